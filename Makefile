@@ -1,0 +1,106 @@
+# kd: knowledge distillation as Unix pipes.
+#
+#   make            build lib/ into build/libkd.a and every tools/kd-*.c into bin/
+#   make check      build, then run the C unit tests and the bats tests
+#   make asan       the same tests under AddressSanitizer (build-asan/)
+#   make ubsan      the same tests under UndefinedBehaviorSanitizer (build-ubsan/)
+#   make bench      speed figures (see bench/)
+#   make demo       the Fashion-MNIST distillation demo (see pipelines/)
+#   make install PREFIX=/usr/local   tools and man pages
+#
+# Variants build into their own folders so that plain, asan and ubsan
+# objects never mix: VARIANT=asan puts everything under build-asan/.
+
+VARIANT ?=
+CC      ?= cc
+PREFIX  ?= /usr/local
+
+BLAS_CFLAGS := $(shell pkg-config --cflags openblas 2>/dev/null)
+BLAS_LIBS   := $(shell pkg-config --libs openblas 2>/dev/null || echo -lopenblas)
+
+WARN    = -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+          -Wpointer-arith -Wformat=2 -Wvla
+CFLAGS  ?= -O2 -g
+KD_CFLAGS = -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE $(WARN) $(BLAS_CFLAGS) -Ilib
+LDLIBS  = -lzstd -lcsv -lz $(BLAS_LIBS) -lm -lpthread
+
+ifeq ($(VARIANT),asan)
+  SAN = -fsanitize=address -fno-omit-frame-pointer -fno-sanitize-recover=all
+endif
+ifeq ($(VARIANT),ubsan)
+  SAN = -fsanitize=undefined -fno-sanitize-recover=all
+endif
+
+ifeq ($(VARIANT),)
+  B   = build
+  BIN = bin
+else
+  B   = build-$(VARIANT)
+  BIN = $(B)/bin
+endif
+
+LIB_SRC   = $(sort $(wildcard lib/*.c))
+LIB_OBJ   = $(LIB_SRC:lib/%.c=$(B)/lib/%.o)
+TOOL_SRC  = $(sort $(wildcard tools/kd-*.c))
+TOOLS     = $(TOOL_SRC:tools/%.c=$(BIN)/%)
+UNIT_SRC  = $(sort $(wildcard tests/unit/test_*.c))
+UNITS     = $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
+HELPER_SRC = $(sort $(wildcard tests/helpers/*.c))
+HELPERS   = $(HELPER_SRC:tests/helpers/%.c=$(B)/tests/%)
+HDRS      = $(wildcard lib/*.h) $(wildcard tests/unit/*.h)
+
+.PHONY: all check unit asan ubsan bench demo install clean FORCE
+.DELETE_ON_ERROR:
+
+all: $(TOOLS) $(UNITS) $(HELPERS)
+
+$(B)/lib/%.o: lib/%.c $(HDRS) | $(B)/lib
+	$(CC) $(KD_CFLAGS) $(CFLAGS) $(SAN) -c -o $@ $<
+
+$(B)/libkd.a: $(LIB_OBJ)
+	rm -f $@
+	ar rcs $@ $^
+
+$(BIN)/kd-%: tools/kd-%.c $(B)/libkd.a $(HDRS) | $(BIN)
+	$(CC) $(KD_CFLAGS) $(CFLAGS) $(SAN) -o $@ $< $(B)/libkd.a $(LDLIBS)
+
+$(B)/tests/%: tests/unit/%.c $(B)/libkd.a $(HDRS) | $(B)/tests
+	$(CC) $(KD_CFLAGS) $(CFLAGS) $(SAN) -Itests/unit -o $@ $< $(B)/libkd.a $(LDLIBS)
+
+$(B)/tests/%: tests/helpers/%.c $(B)/libkd.a $(HDRS) | $(B)/tests
+	$(CC) $(KD_CFLAGS) $(CFLAGS) $(SAN) -o $@ $< $(B)/libkd.a $(LDLIBS)
+
+$(B)/lib $(B)/tests $(BIN):
+	mkdir -p $@
+
+# The test runner counts every unit and bats test and ends with
+# "N passed, N failed". KD_BIN tells the bats tests which binaries to use.
+check: all
+	KD_BIN=$(abspath $(BIN)) KD_TESTBIN=$(abspath $(B)/tests) bash tests/run
+
+unit: all
+	KD_BIN=$(abspath $(BIN)) KD_TESTBIN=$(abspath $(B)/tests) bash tests/run --unit-only
+
+asan:
+	$(MAKE) VARIANT=asan CFLAGS="-O1 -g" check
+
+ubsan:
+	$(MAKE) VARIANT=ubsan CFLAGS="-O1 -g" check
+
+bench: all
+	bash bench/run
+
+demo:
+	$(MAKE) -C pipelines demo
+
+install: all
+	mkdir -p $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1
+	for t in $(TOOLS); do \
+	  n=$$(basename $$t); \
+	  install -m 755 $$t $(DESTDIR)$(PREFIX)/bin/$$n || exit 1; \
+	  help2man --no-info --no-discard-stderr -N -n "$$($$t --help | sed -n 2p)" $$t \
+	    > $(DESTDIR)$(PREFIX)/share/man/man1/$$n.1 || exit 1; \
+	done
+
+clean:
+	rm -rf build build-asan build-ubsan bin

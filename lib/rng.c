@@ -1,0 +1,80 @@
+/* rng.c: xoshiro256** (Blackman and Vigna), seeded through splitmix64. */
+#include "rng.h"
+
+#include <math.h>
+
+static uint64_t
+splitmix64(uint64_t *x)
+{
+	uint64_t z = (*x += 0x9E3779B97F4A7C15ULL);
+	z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+	z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+	return z ^ (z >> 31);
+}
+
+static uint64_t
+rotl(uint64_t x, int k)
+{
+	return (x << k) | (x >> (64 - k));
+}
+
+void
+kdr_init(kdr_rng *r, uint64_t seed)
+{
+	uint64_t x = seed;
+	for (int i = 0; i < 4; i++)
+		r->s[i] = splitmix64(&x);
+}
+
+uint64_t
+kdr_next(kdr_rng *r)
+{
+	uint64_t *s = r->s;
+	uint64_t result = rotl(s[1] * 5, 7) * 9;
+	uint64_t t = s[1] << 17;
+
+	s[2] ^= s[0];
+	s[3] ^= s[1];
+	s[1] ^= s[2];
+	s[0] ^= s[3];
+	s[2] ^= t;
+	s[3] = rotl(s[3], 45);
+	return result;
+}
+
+float
+kdr_uniform(kdr_rng *r)
+{
+	return (float)(kdr_next(r) >> 40) * (1.0f / 16777216.0f);
+}
+
+uint64_t
+kdr_below(kdr_rng *r, uint64_t n)
+{
+	/* reject the top partial block so every residue is equally likely */
+	uint64_t lim = UINT64_MAX - UINT64_MAX % n;
+	uint64_t x;
+	do
+		x = kdr_next(r);
+	while (x >= lim);
+	return x % n;
+}
+
+double
+kdr_normal(kdr_rng *r)
+{
+	double u1 = ((double)(kdr_next(r) >> 11) + 1.0) * (1.0 / 9007199254740992.0);
+	double u2 = (double)(kdr_next(r) >> 11) * (1.0 / 9007199254740992.0);
+	return sqrt(-2.0 * log(u1)) * cos(2.0 * 3.14159265358979323846 * u2);
+}
+
+void
+kdr_shuffle(kdr_rng *r, uint32_t *idx, uint32_t n)
+{
+	for (uint32_t i = n; i > 1; i--) {
+		uint32_t j = (uint32_t)kdr_below(r, i);
+		uint32_t t = idx[i - 1];
+		idx[i - 1] = idx[j];
+		idx[j] = t;
+	}
+}
