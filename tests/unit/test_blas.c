@@ -15,7 +15,7 @@ fill(float *x, size_t n, kdr_rng *r)
 }
 
 /* check_case: one product with padded leading dimensions; the padding of
- * C must come back untouched. Returns the largest error seen. */
+ * C must come back untouched. */
 static void
 check_case(int ta, int tb, size_t M, size_t N, size_t K, float alpha,
            float beta, kdr_rng *r)
