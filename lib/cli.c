@@ -1,0 +1,126 @@
+/* cli.c: the tools' shared command-line helpers (see cli.h). */
+#include "cli.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *prog = "kd";
+
+void
+kdc_init(const char *argv0)
+{
+	const char *s;
+	if (!argv0)
+		return;
+	s = strrchr(argv0, '/');
+	prog = s ? s + 1 : argv0;
+}
+
+const char *
+kdc_prog(void)
+{
+	return prog;
+}
+
+static void
+vmsg(const char *fmt, va_list ap)
+{
+	fprintf(stderr, "%s: ", prog);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+}
+
+void
+kdc_die(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vmsg(fmt, ap);
+	va_end(ap);
+	exit(1);
+}
+
+void
+kdc_warn(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vmsg(fmt, ap);
+	va_end(ap);
+}
+
+void
+kdc_fail(const kd_err *e)
+{
+	if (e->code != KD_EPIPE)
+		fprintf(stderr, "%s: %s\n", prog, e->msg[0] ? e->msg : "failed");
+	exit(1);
+}
+
+void
+kdc_usage_error(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vmsg(fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "Try '%s --help' for more information.\n", prog);
+	exit(2);
+}
+
+void
+kdc_version(void)
+{
+	printf("%s (kd) %s\n", prog, KD_VERSION_STRING);
+	kdc_close_stdout();
+	exit(0);
+}
+
+double
+kdc_double(const char *opt, const char *s, double lo, double hi, int lo_open)
+{
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(s, &end);
+	if (end == s || *end || errno == ERANGE || !isfinite(v))
+		kdc_usage_error("%s: '%s' is not a number", opt, s);
+	if (v < lo || v > hi || (lo_open && v == lo))
+		kdc_usage_error("%s: %s is out of range (%s%g to %g)", opt, s,
+		                lo_open ? "above " : "", lo, hi);
+	return v;
+}
+
+long long
+kdc_long(const char *opt, const char *s, long long lo, long long hi)
+{
+	char *end;
+	long long v;
+
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (end == s || *end || errno == ERANGE)
+		kdc_usage_error("%s: '%s' is not a whole number", opt, s);
+	if (v < lo || v > hi)
+		kdc_usage_error("%s: %s is out of range (%lld to %lld)", opt, s, lo, hi);
+	return v;
+}
+
+void
+kdc_close_stdout(void)
+{
+	int err = 0;
+	if (fflush(stdout) || ferror(stdout))
+		err = errno ? errno : EIO;
+	if (err == EPIPE)
+		exit(1);
+	if (err) {
+		fprintf(stderr, "%s: write error on stdout: %s\n", prog, strerror(err));
+		exit(1);
+	}
+}

@@ -1,0 +1,907 @@
+/* kds.c: the kd stream reader and writer (format: STREAM-FORMAT.md).
+ *
+ * The reader keeps one decompressed window: buf[pos..len) holds bytes not
+ * yet parsed; fill() decompresses more until a whole header, record or
+ * trailer is there. The window is bounded by the largest record the header
+ * allows (itself bounded by KDS_MAX_K and KDS_MAX_DIM), so memory does not
+ * grow with the number of records. */
+#include "kds.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <zstd.h>
+#include <zstd_errors.h>
+
+#include "prob.h"
+
+#define TAG_RECORD  0x52 /* 'R' */
+#define TAG_TRAILER 0x45 /* 'E' */
+#define HEADER_FIXED 40
+#define TRAILER_SIZE 9
+
+static const unsigned char kds_magic[4] = { 'K', 'D', 'S', 0x1A };
+
+/* ---- little-endian codec: explicit, never a struct written whole ---- */
+
+static void
+put_u16(unsigned char *p, uint16_t v)
+{
+	p[0] = (unsigned char)v;
+	p[1] = (unsigned char)(v >> 8);
+}
+
+static void
+put_u32(unsigned char *p, uint32_t v)
+{
+	for (int i = 0; i < 4; i++)
+		p[i] = (unsigned char)(v >> (8 * i));
+}
+
+static void
+put_u64(unsigned char *p, uint64_t v)
+{
+	for (int i = 0; i < 8; i++)
+		p[i] = (unsigned char)(v >> (8 * i));
+}
+
+static uint16_t
+get_u16(const unsigned char *p)
+{
+	return (uint16_t)(p[0] | (p[1] << 8));
+}
+
+static uint32_t
+get_u32(const unsigned char *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+	       (uint32_t)p[3] << 24;
+}
+
+static uint64_t
+get_u64(const unsigned char *p)
+{
+	return (uint64_t)get_u32(p) | (uint64_t)get_u32(p + 4) << 32;
+}
+
+/* floats: a bulk copy on little-endian hosts, byte by byte elsewhere */
+static void
+put_f32s(unsigned char *p, const float *v, size_t n)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	memcpy(p, v, n * 4);
+#else
+	for (size_t i = 0; i < n; i++) {
+		uint32_t u;
+		memcpy(&u, &v[i], 4);
+		put_u32(p + 4 * i, u);
+	}
+#endif
+}
+
+static void
+get_f32s(const unsigned char *p, float *v, size_t n)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	memcpy(v, p, n * 4);
+#else
+	for (size_t i = 0; i < n; i++) {
+		uint32_t u = get_u32(p + 4 * i);
+		memcpy(&v[i], &u, 4);
+	}
+#endif
+}
+
+static void
+put_f64(unsigned char *p, double v)
+{
+	uint64_t u;
+	memcpy(&u, &v, 8);
+	put_u64(p, u);
+}
+
+static double
+get_f64(const unsigned char *p)
+{
+	uint64_t u = get_u64(p);
+	double v;
+	memcpy(&v, &u, 8);
+	return v;
+}
+
+/* ---- headers ---- */
+
+void
+kds_header_init(kds_header *h, uint32_t k, int kind)
+{
+	memset(h, 0, sizeof *h);
+	h->k = k;
+	h->kind = kind;
+	h->temp = 1.0;
+	h->input_type = KDS_IN_NONE;
+}
+
+static int
+names_check(const char *names, uint32_t len, uint32_t k)
+{
+	uint32_t nul = 0;
+	if (len == 0)
+		return 0;
+	if (!names || names[len - 1] != '\0')
+		return -1;
+	for (uint32_t i = 0; i < len; i++)
+		nul += names[i] == '\0';
+	return nul == k ? 0 : -1;
+}
+
+int
+kds_header_check(const kds_header *h, kd_err *e)
+{
+	if (h->k < 1 || h->k > KDS_MAX_K) {
+		kd_err_set(e, KD_ERANGE, "number of classes %lu out of range (1 to %u)",
+		           (unsigned long)h->k, KDS_MAX_K);
+		return -1;
+	}
+	if (h->kind < KDP_LOGITS || h->kind > KDP_LOGPROBS) {
+		kd_err_set(e, KD_ERANGE, "unknown value kind %d", h->kind);
+		return -1;
+	}
+	if (!(h->temp > 0.0 && h->temp <= KDS_MAX_TEMP)) {
+		kd_err_set(e, KD_ERANGE, "temperature %g out of range (0, %g]",
+		           h->temp, KDS_MAX_TEMP);
+		return -1;
+	}
+	if (h->has_label != 0 && h->has_label != 1) {
+		kd_err_set(e, KD_ERANGE, "bad label flag %d", h->has_label);
+		return -1;
+	}
+	if (h->input_type < KDS_IN_NONE || h->input_type > KDS_IN_U8) {
+		kd_err_set(e, KD_ERANGE, "unknown input type %d", h->input_type);
+		return -1;
+	}
+	if ((h->input_type == KDS_IN_NONE) != (h->dim == 0) || h->dim > KDS_MAX_DIM) {
+		kd_err_set(e, KD_ERANGE, "input dimension %lu out of range (1 to %u with inputs, 0 without)",
+		           (unsigned long)h->dim, KDS_MAX_DIM);
+		return -1;
+	}
+	if ((uint64_t)h->width * h->height != (h->width ? h->dim : 0)) {
+		kd_err_set(e, KD_ERANGE, "image shape %lux%lu does not match %lu inputs",
+		           (unsigned long)h->width, (unsigned long)h->height,
+		           (unsigned long)h->dim);
+		return -1;
+	}
+	if (h->names_len > KDS_MAX_NAMES || names_check(h->names, h->names_len, h->k)) {
+		kd_err_set(e, KD_ERANGE, "class names are not %lu NUL-terminated strings",
+		           (unsigned long)h->k);
+		return -1;
+	}
+	return 0;
+}
+
+int
+kds_header_copy(kds_header *dst, const kds_header *src, kd_err *e)
+{
+	*dst = *src;
+	dst->names = NULL;
+	if (src->names_len) {
+		dst->names = malloc(src->names_len);
+		if (!dst->names) {
+			kd_err_set(e, KD_ENOMEM, "out of memory");
+			return -1;
+		}
+		memcpy(dst->names, src->names, src->names_len);
+	}
+	return 0;
+}
+
+void
+kds_header_free(kds_header *h)
+{
+	free(h->names);
+	h->names = NULL;
+	h->names_len = 0;
+}
+
+const char *
+kds_class_name(const kds_header *h, uint32_t c)
+{
+	const char *p = h->names;
+	if (!h->names_len || c >= h->k)
+		return NULL;
+	while (c--)
+		p += strlen(p) + 1;
+	return p;
+}
+
+size_t
+kds_record_size(const kds_header *h)
+{
+	size_t in = h->input_type == KDS_IN_F32 ? 4 : h->input_type == KDS_IN_U8 ? 1 : 0;
+	return 1 + 8 + (h->has_label ? 4 : 0) + 4 * (size_t)h->k + in * h->dim;
+}
+
+static void
+header_encode(const kds_header *h, unsigned char *p)
+{
+	memcpy(p, kds_magic, 4);
+	put_u16(p + 4, KDS_VERSION);
+	p[6] = (unsigned char)h->kind;
+	p[7] = (unsigned char)(h->has_label ? 1 : 0);
+	put_u32(p + 8, h->k);
+	p[12] = (unsigned char)h->input_type;
+	p[13] = p[14] = p[15] = 0;
+	put_u32(p + 16, h->dim);
+	put_u32(p + 20, h->width);
+	put_u32(p + 24, h->height);
+	put_f64(p + 28, h->temp);
+	put_u32(p + 36, h->names_len);
+	if (h->names_len)
+		memcpy(p + HEADER_FIXED, h->names, h->names_len);
+}
+
+/* headers_equal: two segments of one stream must agree on everything */
+static const char *
+headers_differ(const kds_header *a, const kds_header *b)
+{
+	if (a->k != b->k) return "number of classes";
+	if (a->kind != b->kind) return "value kind";
+	if (a->temp != b->temp) return "temperature";
+	if (a->has_label != b->has_label) return "labels";
+	if (a->input_type != b->input_type || a->dim != b->dim) return "inputs";
+	if (a->width != b->width || a->height != b->height) return "image shape";
+	if (a->names_len != b->names_len ||
+	    (a->names_len && memcmp(a->names, b->names, a->names_len)))
+		return "class names";
+	return NULL;
+}
+
+/* ---- reader ---- */
+
+struct kds_reader {
+	FILE          *fp;
+	int            own_fp;     /* close fp in kds_close */
+	char          *name;       /* for messages */
+	ZSTD_DCtx     *dctx;
+	unsigned char *in;         /* compressed input buffer */
+	size_t         in_cap;
+	ZSTD_inBuffer  zin;
+	int            eof;        /* fread saw the end of the file */
+	int            frame_open; /* inside a zstd frame not yet complete */
+	uint64_t       bytes_in;   /* compressed bytes read, to tell "empty" */
+	unsigned char *buf;        /* decompressed window buf[pos..len) */
+	size_t         pos, len, cap;
+	kds_header     h;          /* header of the first segment */
+	kds_header     seg;        /* header of a later segment, to compare */
+	size_t         rec_size;
+	uint64_t       count;      /* records returned in all */
+	uint64_t       seg_count;  /* records in the current segment */
+	int            segments;   /* segments started */
+	int            in_segment; /* a header was read, its trailer not yet */
+	int            failed;     /* a previous call failed: stay failed */
+	float         *values;     /* k values of the current record */
+	float         *inputs;     /* dim inputs of the current record */
+};
+
+static int
+grow(kds_reader *r, size_t need, kd_err *e)
+{
+	size_t cap = need + ZSTD_DStreamOutSize();
+	unsigned char *b;
+	if (cap <= r->cap)
+		return 0;
+	b = realloc(r->buf, cap);
+	if (!b) {
+		kd_err_set(e, KD_ENOMEM, "'%s': out of memory", r->name);
+		return -1;
+	}
+	r->buf = b;
+	r->cap = cap;
+	return 0;
+}
+
+/* fill: make sure need bytes are in the window. Returns 1 when they are,
+ * 0 when the input ended cleanly before any of them (between zstd frames,
+ * nothing pending), -1 on an error or a stream cut short (KD_EFORMAT with
+ * the message left for the caller to finish: *cut is set to 1). */
+static int
+fill(kds_reader *r, size_t need, int *cut, kd_err *e)
+{
+	*cut = 0;
+	if (grow(r, need, e))
+		return -1;
+	while (r->len - r->pos < need) {
+		ZSTD_outBuffer out;
+		size_t ret;
+
+		if (r->pos > 0 && r->cap - r->len < ZSTD_DStreamOutSize() / 2) {
+			memmove(r->buf, r->buf + r->pos, r->len - r->pos);
+			r->len -= r->pos;
+			r->pos = 0;
+		}
+		if (r->zin.pos == r->zin.size && !r->eof) {
+			size_t n = fread(r->in, 1, r->in_cap, r->fp);
+			if (n == 0) {
+				if (ferror(r->fp)) {
+					kd_err_set(e, KD_EIO, "'%s': read error: %s",
+					           r->name, strerror(errno));
+					return -1;
+				}
+				r->eof = 1;
+			}
+			r->bytes_in += n;
+			r->zin.src = r->in;
+			r->zin.size = n;
+			r->zin.pos = 0;
+		}
+		/* at the end of the input, a frame still open may have output
+		 * buffered inside zstd: ask once more before calling it cut */
+		if (r->zin.pos == r->zin.size && r->eof && !r->frame_open)
+			goto ended;
+		out.dst = r->buf + r->len;
+		out.size = r->cap - r->len;
+		out.pos = 0;
+		ret = ZSTD_decompressStream(r->dctx, &out, &r->zin);
+		if (ZSTD_isError(ret)) {
+			ZSTD_ErrorCode c = ZSTD_getErrorCode(ret);
+			if (c == ZSTD_error_checksum_wrong)
+				kd_err_set(e, KD_EFORMAT, "'%s': checksum mismatch, data is corrupt", r->name);
+			else if (c == ZSTD_error_prefix_unknown && r->segments == 0)
+				kd_err_set(e, KD_EFORMAT, "'%s': not a kd stream (not zstd-compressed)", r->name);
+			else
+				kd_err_set(e, KD_EFORMAT, "'%s': corrupt data (%s)", r->name,
+				           ZSTD_getErrorName(ret));
+			return -1;
+		}
+		if (out.pos == 0 && r->zin.pos == r->zin.size && r->eof) {
+			r->frame_open = ret != 0;
+			goto ended;
+		}
+		r->len += out.pos;
+		r->frame_open = ret != 0;
+	}
+	return 1;
+ended:
+	if (r->len == r->pos && !r->frame_open)
+		return 0;
+	*cut = 1;
+	kd_err_set(e, KD_EFORMAT, "'%s': truncated", r->name);
+	return -1;
+}
+
+static int
+parse_header(kds_reader *r, kds_header *h, kd_err *e)
+{
+	const unsigned char *p;
+	int cut, rc;
+	uint16_t version;
+
+	rc = fill(r, HEADER_FIXED, &cut, e);
+	if (rc == 0 || cut) {
+		if (r->bytes_in == 0)
+			kd_err_set(e, KD_EFORMAT, "'%s': empty input", r->name);
+		else if (r->segments == 0)
+			kd_err_set(e, KD_EFORMAT, "'%s': truncated in the header", r->name);
+		else
+			kd_err_set(e, KD_EFORMAT, "'%s': truncated in the header of a concatenated part after record %llu",
+			           r->name, (unsigned long long)r->count);
+		return -1;
+	}
+	if (rc < 0)
+		return -1;
+	p = r->buf + r->pos;
+	if (memcmp(p, kds_magic, 4)) {
+		kd_err_set(e, KD_EFORMAT, "'%s': not a kd stream (bad magic)", r->name);
+		return -1;
+	}
+	version = get_u16(p + 4);
+	if (version != KDS_VERSION) {
+		kd_err_set(e, KD_EFORMAT, "'%s': stream format version %u is not supported (this kd reads version %d)",
+		           r->name, version, KDS_VERSION);
+		return -1;
+	}
+	memset(h, 0, sizeof *h);
+	h->kind = p[6];
+	if (p[7] > 1 || p[13] || p[14] || p[15]) {
+		kd_err_set(e, KD_EFORMAT, "'%s': bad header (unknown flags)", r->name);
+		return -1;
+	}
+	h->has_label = p[7];
+	h->k = get_u32(p + 8);
+	h->input_type = p[12];
+	h->dim = get_u32(p + 16);
+	h->width = get_u32(p + 20);
+	h->height = get_u32(p + 24);
+	h->temp = get_f64(p + 28);
+	h->names_len = get_u32(p + 36);
+	if (h->names_len > KDS_MAX_NAMES) {
+		kd_err_set(e, KD_EFORMAT, "'%s': bad header: class names of %lu bytes (at most %u)",
+		           r->name, (unsigned long)h->names_len, KDS_MAX_NAMES);
+		return -1;
+	}
+	/* check sizes before the names are read: nothing is allocated from
+	 * a hostile header beyond the bounded limits */
+	{
+		kds_header t = *h;
+		kd_err why;
+		t.names_len = 0;
+		t.names = NULL;
+		if (kds_header_check(&t, &why)) {
+			kd_err_set(e, KD_EFORMAT, "'%s': bad header: %s", r->name, why.msg);
+			return -1;
+		}
+	}
+	r->pos += HEADER_FIXED;
+	if (h->names_len) {
+		kd_err why;
+		rc = fill(r, h->names_len, &cut, e);
+		if (rc <= 0) {
+			kd_err_set(e, KD_EFORMAT, "'%s': truncated in the header", r->name);
+			return -1;
+		}
+		h->names = malloc(h->names_len);
+		if (!h->names) {
+			kd_err_set(e, KD_ENOMEM, "'%s': out of memory", r->name);
+			return -1;
+		}
+		memcpy(h->names, r->buf + r->pos, h->names_len);
+		r->pos += h->names_len;
+		if (kds_header_check(h, &why)) {
+			kd_err_set(e, KD_EFORMAT, "'%s': bad header: %s", r->name, why.msg);
+			return -1;
+		}
+	}
+	r->segments++;
+	r->in_segment = 1;
+	r->seg_count = 0;
+	return 0;
+}
+
+kds_reader *
+kds_open_fp(FILE *fp, const char *name, kd_err *e)
+{
+	kds_reader *r = calloc(1, sizeof *r);
+	struct stat st;
+
+	if (!r) {
+		kd_err_set(e, KD_ENOMEM, "out of memory");
+		return NULL;
+	}
+	r->fp = fp;
+	r->name = strdup(name ? name : "stdin");
+	r->dctx = ZSTD_createDCtx();
+	r->in_cap = ZSTD_DStreamInSize();
+	r->in = malloc(r->in_cap);
+	if (!r->name || !r->dctx || !r->in) {
+		kd_err_set(e, KD_ENOMEM, "out of memory");
+		goto fail;
+	}
+	if (fstat(fileno(fp), &st) == 0 && S_ISDIR(st.st_mode)) {
+		kd_err_set(e, KD_EIO, "'%s': is a directory", r->name);
+		goto fail;
+	}
+	if (parse_header(r, &r->h, e))
+		goto fail;
+	r->rec_size = kds_record_size(&r->h);
+	r->values = malloc(4 * (size_t)r->h.k);
+	if (r->h.dim)
+		r->inputs = malloc(4 * (size_t)r->h.dim);
+	if (!r->values || (r->h.dim && !r->inputs)) {
+		kd_err_set(e, KD_ENOMEM, "'%s': out of memory", r->name);
+		goto fail;
+	}
+	return r;
+fail:
+	kds_close(r);
+	return NULL;
+}
+
+kds_reader *
+kds_open(const char *path, kd_err *e)
+{
+	FILE *fp;
+	kds_reader *r;
+
+	if (!path || !strcmp(path, "-"))
+		return kds_open_fp(stdin, "stdin", e);
+	fp = fopen(path, "rb");
+	if (!fp) {
+		kd_err_set(e, KD_EIO, "cannot open '%s': %s", path, strerror(errno));
+		return NULL;
+	}
+	r = kds_open_fp(fp, path, e);
+	if (!r) {
+		fclose(fp);
+		return NULL;
+	}
+	r->own_fp = 1;
+	return r;
+}
+
+const kds_header *
+kds_header_of(const kds_reader *r)
+{
+	return &r->h;
+}
+
+const char *
+kds_name(const kds_reader *r)
+{
+	return r->name;
+}
+
+uint64_t
+kds_count(const kds_reader *r)
+{
+	return r->count;
+}
+
+/* read_trailer: the trailer closing the current segment, at buf[pos]. */
+static int
+read_trailer(kds_reader *r, kd_err *e)
+{
+	int cut;
+	uint64_t n;
+
+	if (fill(r, TRAILER_SIZE, &cut, e) <= 0) {
+		kd_err_set(e, KD_EFORMAT, "'%s': truncated in the trailer after record %llu",
+		           r->name, (unsigned long long)r->count);
+		return -1;
+	}
+	n = get_u64(r->buf + r->pos + 1);
+	if (n != r->seg_count) {
+		kd_err_set(e, KD_EFORMAT, "'%s': trailer after record %llu counts %llu records, the part holds %llu",
+		           r->name, (unsigned long long)r->count,
+		           (unsigned long long)n, (unsigned long long)r->seg_count);
+		return -1;
+	}
+	r->pos += TRAILER_SIZE;
+	r->in_segment = 0;
+	return 0;
+}
+
+static int
+decode_record(kds_reader *r, kds_record *rec, kd_err *e)
+{
+	const kds_header *h = &r->h;
+	const unsigned char *p = r->buf + r->pos + 1;
+	unsigned long long at = (unsigned long long)r->count + 1;
+	size_t bad;
+
+	rec->id = get_u64(p);
+	p += 8;
+	rec->label = -1;
+	if (h->has_label) {
+		uint32_t l = get_u32(p);
+		p += 4;
+		if (l >= h->k) {
+			kd_err_set(e, KD_EFORMAT, "'%s': record %llu: label %lu out of range (0 to %lu)",
+			           r->name, at, (unsigned long)l, (unsigned long)h->k - 1);
+			return -1;
+		}
+		rec->label = (int32_t)l;
+	}
+	get_f32s(p, r->values, h->k);
+	p += 4 * (size_t)h->k;
+	if (kdp_check(h->kind, r->values, h->k, &bad)) {
+		if (bad < h->k)
+			kd_err_set(e, KD_EFORMAT, "'%s': record %llu: value %zu (%g) is not valid %s",
+			           r->name, at, bad + 1, (double)r->values[bad], kdp_kind_name(h->kind));
+		else
+			kd_err_set(e, KD_EFORMAT, "'%s': record %llu: %s do not sum to 1",
+			           r->name, at, h->kind == KDP_PROBS ? "probabilities" : "exp(log-probabilities)");
+		return -1;
+	}
+	rec->values = r->values;
+	rec->inputs = NULL;
+	if (h->input_type == KDS_IN_F32) {
+		get_f32s(p, r->inputs, h->dim);
+		for (uint32_t i = 0; i < h->dim; i++)
+			if (!isfinite(r->inputs[i])) {
+				kd_err_set(e, KD_EFORMAT, "'%s': record %llu: input %lu is not finite",
+				           r->name, at, (unsigned long)i + 1);
+				return -1;
+			}
+		rec->inputs = r->inputs;
+	} else if (h->input_type == KDS_IN_U8) {
+		for (uint32_t i = 0; i < h->dim; i++)
+			r->inputs[i] = (float)p[i] / 255.0f;
+		rec->inputs = r->inputs;
+	}
+	return 0;
+}
+
+int
+kds_read(kds_reader *r, kds_record *rec, kd_err *e)
+{
+	int cut, rc;
+
+	if (r->failed) {
+		kd_err_set(e, KD_EFORMAT, "'%s': read after an error", r->name);
+		return -1;
+	}
+	for (;;) {
+		unsigned char tag;
+
+		if (!r->in_segment) {
+			/* between segments: the end of the input, or another
+			 * stream joined with cat whose header must match */
+			const char *what;
+			rc = fill(r, 1, &cut, e);
+			if (rc == 0)
+				return 0;
+			if (rc < 0)
+				goto fail;
+			kds_header_free(&r->seg);
+			if (parse_header(r, &r->seg, e))
+				goto fail;
+			what = headers_differ(&r->h, &r->seg);
+			if (what) {
+				kd_err_set(e, KD_EMISMATCH, "'%s': concatenated stream after record %llu differs in %s",
+				           r->name, (unsigned long long)r->count, what);
+				goto fail;
+			}
+		}
+		rc = fill(r, 1, &cut, e);
+		if (rc <= 0) {
+			kd_err_set(e, KD_EFORMAT, "'%s': truncated at record %llu",
+			           r->name, (unsigned long long)r->count + 1);
+			goto fail;
+		}
+		tag = r->buf[r->pos];
+		if (tag == TAG_TRAILER) {
+			if (read_trailer(r, e))
+				goto fail;
+			continue;
+		}
+		if (tag != TAG_RECORD) {
+			kd_err_set(e, KD_EFORMAT, "'%s': corrupt data at record %llu (bad record tag)",
+			           r->name, (unsigned long long)r->count + 1);
+			goto fail;
+		}
+		rc = fill(r, r->rec_size, &cut, e);
+		if (rc <= 0) {
+			if (rc == 0 || cut)
+				kd_err_set(e, KD_EFORMAT, "'%s': truncated at record %llu",
+				           r->name, (unsigned long long)r->count + 1);
+			goto fail;
+		}
+		if (decode_record(r, rec, e))
+			goto fail;
+		r->pos += r->rec_size;
+		r->count++;
+		r->seg_count++;
+		return 1;
+	}
+fail:
+	r->failed = 1;
+	return -1;
+}
+
+void
+kds_close(kds_reader *r)
+{
+	if (!r)
+		return;
+	if (r->own_fp && r->fp)
+		fclose(r->fp);
+	ZSTD_freeDCtx(r->dctx);
+	kds_header_free(&r->h);
+	kds_header_free(&r->seg);
+	free(r->in);
+	free(r->buf);
+	free(r->values);
+	free(r->inputs);
+	free(r->name);
+	free(r);
+}
+
+/* ---- writer ---- */
+
+struct kds_writer {
+	FILE          *fp;
+	char          *name;
+	ZSTD_CCtx     *cctx;
+	kds_header     h;
+	unsigned char *stage;   /* encoded records waiting for zstd */
+	size_t         stage_len, stage_cap;
+	unsigned char *out;     /* compressed bytes waiting for fwrite */
+	size_t         out_cap;
+	size_t         rec_size;
+	uint64_t       count;
+	int            failed;
+	int            finished;
+};
+
+static int
+write_err(kds_writer *w, kd_err *e)
+{
+	w->failed = 1;
+	if (errno == EPIPE)
+		kd_err_set(e, KD_EPIPE, "'%s': broken pipe", w->name);
+	else
+		kd_err_set(e, KD_EIO, "'%s': write error: %s", w->name, strerror(errno));
+	return -1;
+}
+
+/* push: compress the staged bytes (mode ZSTD_e_continue or ZSTD_e_end)
+ * and write what comes out. */
+static int
+push(kds_writer *w, ZSTD_EndDirective mode, kd_err *e)
+{
+	ZSTD_inBuffer in = { w->stage, w->stage_len, 0 };
+	size_t left;
+
+	do {
+		ZSTD_outBuffer out = { w->out, w->out_cap, 0 };
+		left = ZSTD_compressStream2(w->cctx, &out, &in, mode);
+		if (ZSTD_isError(left)) {
+			w->failed = 1;
+			kd_err_set(e, KD_EIO, "'%s': compression failed: %s", w->name,
+			           ZSTD_getErrorName(left));
+			return -1;
+		}
+		if (out.pos && fwrite(w->out, 1, out.pos, w->fp) != out.pos)
+			return write_err(w, e);
+	} while (mode == ZSTD_e_end ? left != 0 : in.pos < in.size);
+	w->stage_len = 0;
+	return 0;
+}
+
+static int
+stage(kds_writer *w, const void *p, size_t n, kd_err *e)
+{
+	if (w->stage_len + n > w->stage_cap && push(w, ZSTD_e_continue, e))
+		return -1;
+	memcpy(w->stage + w->stage_len, p, n);
+	w->stage_len += n;
+	return 0;
+}
+
+kds_writer *
+kds_create(FILE *fp, const char *name, const kds_header *h, kd_err *e)
+{
+	kds_writer *w;
+	unsigned char *hb;
+	size_t rs;
+
+	if (kds_header_check(h, e))
+		return NULL;
+	w = calloc(1, sizeof *w);
+	if (!w) {
+		kd_err_set(e, KD_ENOMEM, "out of memory");
+		return NULL;
+	}
+	w->fp = fp;
+	w->name = strdup(name ? name : "stdout");
+	w->cctx = ZSTD_createCCtx();
+	rs = kds_record_size(h);
+	w->rec_size = rs;
+	w->stage_cap = ZSTD_CStreamInSize();
+	if (w->stage_cap < rs)
+		w->stage_cap = rs;
+	if (w->stage_cap < HEADER_FIXED + h->names_len)
+		w->stage_cap = HEADER_FIXED + h->names_len;
+	w->stage = malloc(w->stage_cap);
+	w->out_cap = ZSTD_CStreamOutSize();
+	w->out = malloc(w->out_cap);
+	if (!w->name || !w->cctx || !w->stage || !w->out ||
+	    kds_header_copy(&w->h, h, e)) {
+		kd_err_set(e, KD_ENOMEM, "out of memory");
+		kds_writer_free(w);
+		return NULL;
+	}
+	ZSTD_CCtx_setParameter(w->cctx, ZSTD_c_compressionLevel, 1);
+	ZSTD_CCtx_setParameter(w->cctx, ZSTD_c_checksumFlag, 1);
+	hb = w->stage;
+	header_encode(h, hb);
+	w->stage_len = HEADER_FIXED + h->names_len;
+	return w;
+}
+
+int
+kds_write(kds_writer *w, const kds_record *rec, kd_err *e)
+{
+	const kds_header *h = &w->h;
+	unsigned char *p;
+	size_t bad;
+
+	if (w->failed || w->finished) {
+		kd_err_set(e, KD_EUSAGE, "'%s': write after %s", w->name,
+		           w->failed ? "an error" : "finish");
+		return -1;
+	}
+	if (h->has_label && (rec->label < 0 || (uint32_t)rec->label >= h->k)) {
+		kd_err_set(e, KD_ERANGE, "'%s': record %llu: label %ld out of range (0 to %lu)",
+		           w->name, (unsigned long long)w->count + 1, (long)rec->label,
+		           (unsigned long)h->k - 1);
+		return -1;
+	}
+	if (kdp_check(h->kind, rec->values, h->k, &bad)) {
+		if (bad < h->k)
+			kd_err_set(e, KD_ERANGE, "'%s': record %llu: value %zu (%g) is not valid %s",
+			           w->name, (unsigned long long)w->count + 1, bad + 1,
+			           (double)rec->values[bad], kdp_kind_name(h->kind));
+		else
+			kd_err_set(e, KD_ERANGE, "'%s': record %llu: %s do not sum to 1",
+			           w->name, (unsigned long long)w->count + 1,
+			           h->kind == KDP_PROBS ? "probabilities" : "exp(log-probabilities)");
+		return -1;
+	}
+	if (w->stage_len + w->rec_size > w->stage_cap && push(w, ZSTD_e_continue, e))
+		return -1;
+	p = w->stage + w->stage_len;
+	p[0] = TAG_RECORD;
+	put_u64(p + 1, rec->id);
+	p += 9;
+	if (h->has_label) {
+		put_u32(p, (uint32_t)rec->label);
+		p += 4;
+	}
+	put_f32s(p, rec->values, h->k);
+	p += 4 * (size_t)h->k;
+	if (h->input_type == KDS_IN_F32) {
+		for (uint32_t i = 0; i < h->dim; i++)
+			if (!isfinite(rec->inputs[i])) {
+				kd_err_set(e, KD_ERANGE, "'%s': record %llu: input %lu is not finite",
+				           w->name, (unsigned long long)w->count + 1, (unsigned long)i + 1);
+				return -1;
+			}
+		put_f32s(p, rec->inputs, h->dim);
+	} else if (h->input_type == KDS_IN_U8) {
+		for (uint32_t i = 0; i < h->dim; i++) {
+			float x = rec->inputs[i] * 255.0f;
+			long b = lrintf(x);
+			if (!(b >= 0 && b <= 255 && fabsf(x - (float)b) < 1e-3f)) {
+				kd_err_set(e, KD_ERANGE, "'%s': record %llu: input %lu (%g) is not a byte value / 255",
+				           w->name, (unsigned long long)w->count + 1, (unsigned long)i + 1,
+				           (double)rec->inputs[i]);
+				return -1;
+			}
+			p[i] = (unsigned char)b;
+		}
+	}
+	w->stage_len += w->rec_size;
+	w->count++;
+	return 0;
+}
+
+int
+kds_finish(kds_writer *w, kd_err *e)
+{
+	unsigned char t[TRAILER_SIZE];
+
+	if (w->failed || w->finished) {
+		kd_err_set(e, KD_EUSAGE, "'%s': finish after %s", w->name,
+		           w->failed ? "an error" : "finish");
+		return -1;
+	}
+	t[0] = TAG_TRAILER;
+	put_u64(t + 1, w->count);
+	if (stage(w, t, sizeof t, e) || push(w, ZSTD_e_end, e))
+		return -1;
+	if (fflush(w->fp))
+		return write_err(w, e);
+	w->finished = 1;
+	return 0;
+}
+
+uint64_t
+kds_writer_count(const kds_writer *w)
+{
+	return w->count;
+}
+
+void
+kds_writer_free(kds_writer *w)
+{
+	if (!w)
+		return;
+	ZSTD_freeCCtx(w->cctx);
+	kds_header_free(&w->h);
+	free(w->stage);
+	free(w->out);
+	free(w->name);
+	free(w);
+}

@@ -1,0 +1,168 @@
+/* out.c: atomic output files (see out.h).
+ *
+ * The one piece of global state in lib/: the list of temporaries to remove
+ * when a signal stops the process. A signal handler can only reach static
+ * storage, and the list is small and fixed. */
+#include "out.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define KDO_MAX_PENDING 16
+
+static char *volatile pending[KDO_MAX_PENDING];
+static int handlers_set;
+
+static void
+on_signal(int sig)
+{
+	for (int i = 0; i < KDO_MAX_PENDING; i++)
+		if (pending[i])
+			unlink(pending[i]);
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+static void
+track(char *tmp)
+{
+	if (!handlers_set) {
+		int sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGPIPE };
+		for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++) {
+			struct sigaction sa, old;
+			sigaction(sigs[i], NULL, &old);
+			if (old.sa_handler == SIG_IGN)
+				continue; /* keep what the parent chose */
+			memset(&sa, 0, sizeof sa);
+			sa.sa_handler = on_signal;
+			sigemptyset(&sa.sa_mask);
+			sigaction(sigs[i], &sa, NULL);
+		}
+		handlers_set = 1;
+	}
+	for (int i = 0; i < KDO_MAX_PENDING; i++)
+		if (!pending[i]) {
+			pending[i] = tmp;
+			return;
+		}
+}
+
+static void
+untrack(const char *tmp)
+{
+	for (int i = 0; i < KDO_MAX_PENDING; i++)
+		if (pending[i] == tmp)
+			pending[i] = NULL;
+}
+
+int
+kdo_open(kdo_file *o, const char *path, int binary, kd_err *e)
+{
+	int fd;
+
+	memset(o, 0, sizeof *o);
+	if (!path || !strcmp(path, "-")) {
+		o->fp = stdout;
+		o->name = "stdout";
+		if (binary && isatty(STDOUT_FILENO)) {
+			kd_err_set(e, KD_EUSAGE, "refusing to write binary data to a terminal (redirect stdout or use -o FILE)");
+			return -1;
+		}
+		return 0;
+	}
+	o->path = strdup(path);
+	o->tmp = malloc(strlen(path) + 16);
+	if (!o->path || !o->tmp) {
+		free(o->path);
+		free(o->tmp);
+		kd_err_set(e, KD_ENOMEM, "out of memory");
+		return -1;
+	}
+	o->name = o->path;
+	sprintf(o->tmp, "%s.tmp.XXXXXX", path);
+	fd = mkstemp(o->tmp);
+	if (fd < 0) {
+		kd_err_set(e, KD_EIO, "cannot create '%s': %s", path, strerror(errno));
+		free(o->path);
+		free(o->tmp);
+		memset(o, 0, sizeof *o);
+		return -1;
+	}
+	/* mkstemp makes the file 0600; an output file gets the usual mode */
+	{
+		mode_t um = umask(0);
+		umask(um);
+		fchmod(fd, 0666 & ~um);
+	}
+	track(o->tmp);
+	o->fp = fdopen(fd, "wb");
+	if (!o->fp) {
+		kd_err_set(e, KD_EIO, "cannot create '%s': %s", path, strerror(errno));
+		close(fd);
+		kdo_abort(o);
+		return -1;
+	}
+	return 0;
+}
+
+static void
+release(kdo_file *o)
+{
+	if (o->tmp) {
+		untrack(o->tmp);
+		free(o->tmp);
+	}
+	free(o->path);
+	memset(o, 0, sizeof *o);
+}
+
+int
+kdo_commit(kdo_file *o, kd_err *e)
+{
+	int err = 0;
+
+	if (!o->fp)
+		return 0;
+	if (fflush(o->fp) || ferror(o->fp))
+		err = errno ? errno : EIO;
+	if (!o->path) {
+		if (err) {
+			kd_err_set(e, err == EPIPE ? KD_EPIPE : KD_EIO,
+			           "write error on stdout: %s", strerror(err));
+			return -1;
+		}
+		return 0;
+	}
+	if (!err && fsync(fileno(o->fp)) && errno != EINVAL)
+		err = errno;
+	if (fclose(o->fp) && !err)
+		err = errno;
+	o->fp = NULL;
+	if (!err && rename(o->tmp, o->path))
+		err = errno;
+	if (err) {
+		kd_err_set(e, KD_EIO, "write error on '%s': %s", o->path, strerror(err));
+		unlink(o->tmp);
+		release(o);
+		return -1;
+	}
+	release(o);
+	return 0;
+}
+
+void
+kdo_abort(kdo_file *o)
+{
+	if (o->path) {
+		if (o->fp)
+			fclose(o->fp);
+		if (o->tmp)
+			unlink(o->tmp);
+		release(o);
+	}
+}

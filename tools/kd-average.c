@@ -1,0 +1,241 @@
+/* kd-average: merge several teachers' streams into one ensemble target. */
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "kds.h"
+#include "out.h"
+#include "prob.h"
+
+static void
+usage(void)
+{
+	printf("Usage: kd-average [-w W1,W2,...] [--geometric] [--log] [-o FILE] FILE...\n"
+	       "Merge several teachers' kd streams into one ensemble target.\n"
+	       "\n"
+	       "The streams must describe the same rows in the same order: the same\n"
+	       "number of classes, temperature, record count, row ids and labels\n"
+	       "(a disagreement is an error naming the file and record). Logits,\n"
+	       "probabilities and log-probabilities may be mixed. The output holds\n"
+	       "the (weighted) arithmetic mean of the probabilities, or with\n"
+	       "--geometric the normalised geometric mean (the mean of the\n"
+	       "log-probabilities, renormalised). Inputs are taken from the first\n"
+	       "stream that carries them. Runs in constant memory; '-' reads stdin.\n"
+	       "\n"
+	       "Options:\n"
+	       "  -w, --weights W1,W2,...  one non-negative weight per FILE (default: equal)\n"
+	       "  -g, --geometric          normalised geometric mean instead of arithmetic\n"
+	       "      --log                write log-probabilities instead of probabilities\n"
+	       "  -o, --output FILE        write to FILE (atomically) instead of stdout\n"
+	       "  -h, --help               show this help and exit\n"
+	       "  -V, --version            show the version and exit\n"
+	       "\n"
+	       "Example:\n"
+	       "  kd-average -w 2,1,1 t1.kd t2.kd t3.kd | kd-soften -T 4 > ensemble.kd\n");
+}
+
+/* parse_weights: n comma-separated weights, normalised to sum 1 */
+static double *
+parse_weights(const char *s, int n)
+{
+	double *w = calloc((size_t)n, sizeof *w), sum = 0.0;
+	char *copy = strdup(s), *tok, *save = NULL;
+	int i = 0;
+
+	if (!w || !copy)
+		kdc_die("out of memory");
+	for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		if (i == n)
+			kdc_usage_error("-w: %d weights for %d files", i + 1, n);
+		w[i] = kdc_double("-w", tok, 0.0, 1e30, 0);
+		sum += w[i++];
+	}
+	if (i != n)
+		kdc_usage_error("-w: %d weights for %d files", i, n);
+	if (!(sum > 0.0))
+		kdc_usage_error("-w: the weights sum to 0");
+	for (i = 0; i < n; i++)
+		w[i] /= sum;
+	free(copy);
+	return w;
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "weights", required_argument, NULL, 'w' },
+		{ "geometric", no_argument, NULL, 'g' },
+		{ "log", no_argument, NULL, 'l' },
+		{ "output", required_argument, NULL, 'o' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 }
+	};
+	const char *wopt = NULL, *outpath = NULL;
+	int geometric = 0, out_log = 0, c, n, i, stdin_used = 0;
+	kd_err e = { { 0 }, 0 };
+	kds_reader **r;
+	kds_record *rec;
+	kds_writer *w = NULL;
+	kds_header h;
+	kdo_file o;
+	double *wt, *acc;
+	float *tmp, *outv;
+	uint32_t K;
+
+	kdc_init(argv[0]);
+	while ((c = getopt_long(argc, argv, "w:go:hV", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'w': wopt = optarg; break;
+		case 'g': geometric = 1; break;
+		case 'l': out_log = 1; break;
+		case 'o': outpath = optarg; break;
+		case 'h': usage(); kdc_close_stdout(); return 0;
+		case 'V': kdc_version();
+		default: kdc_usage_error("unknown option");
+		}
+	}
+	n = argc - optind;
+	if (n < 1)
+		kdc_usage_error("no input streams");
+	for (i = 0; i < n; i++)
+		if (!strcmp(argv[optind + i], "-") && stdin_used++)
+			kdc_usage_error("standard input ('-') given twice");
+	wt = wopt ? parse_weights(wopt, n) : NULL;
+	r = calloc((size_t)n, sizeof *r);
+	rec = calloc((size_t)n, sizeof *rec);
+	if (!r || !rec)
+		kdc_die("out of memory");
+	if (!wt) {
+		if (!(wt = malloc((size_t)n * sizeof *wt)))
+			kdc_die("out of memory");
+		for (i = 0; i < n; i++)
+			wt[i] = 1.0 / n;
+	}
+
+	for (i = 0; i < n; i++) {
+		const kds_header *hi;
+		if (!(r[i] = kds_open(argv[optind + i], &e)))
+			kdc_fail(&e);
+		hi = kds_header_of(r[i]);
+		if (i == 0)
+			continue;
+		if (hi->k != kds_header_of(r[0])->k)
+			kdc_die("'%s' has %lu classes, '%s' has %lu", kds_name(r[i]),
+			        (unsigned long)hi->k, kds_name(r[0]),
+			        (unsigned long)kds_header_of(r[0])->k);
+		if (hi->temp != kds_header_of(r[0])->temp)
+			kdc_die("'%s' is at temperature %g, '%s' at %g: soften them alike first",
+			        kds_name(r[i]), hi->temp, kds_name(r[0]), kds_header_of(r[0])->temp);
+	}
+	/* the output header: the first stream's, with the labels of any
+	 * labelled stream and the inputs of the first stream that has them */
+	h = *kds_header_of(r[0]);
+	for (i = 0; i < n; i++)
+		if (kds_header_of(r[i])->has_label)
+			h.has_label = 1;
+	for (i = 0; i < n && kds_header_of(r[i])->input_type == KDS_IN_NONE; i++)
+		;
+	int in_src = i < n ? i : -1;
+	if (in_src >= 0) {
+		const kds_header *hs = kds_header_of(r[in_src]);
+		h.input_type = hs->input_type;
+		h.dim = hs->dim;
+		h.width = hs->width;
+		h.height = hs->height;
+	}
+	h.kind = out_log ? KDP_LOGPROBS : KDP_PROBS;
+	K = h.k;
+	acc = malloc(K * sizeof *acc);
+	tmp = malloc(K * sizeof *tmp);
+	outv = malloc(K * sizeof *outv);
+	if (!acc || !tmp || !outv)
+		kdc_die("out of memory");
+
+	if (kdo_open(&o, outpath, 1, &e))
+		kdc_fail(&e);
+	if (!(w = kds_create(o.fp, o.name, &h, &e)))
+		goto fail;
+	for (;;) {
+		int got0 = 0;
+		kds_record out;
+		unsigned long long at = (unsigned long long)kds_count(r[0]) + 1;
+		int32_t label = -1;
+
+		for (i = 0; i < n; i++) {
+			int g = kds_read(r[i], &rec[i], &e);
+			if (g < 0)
+				goto fail;
+			if (i == 0)
+				got0 = g;
+			else if (g != got0) {
+				kd_err_set(&e, KD_EMISMATCH, "'%s' ends after record %llu but '%s' goes on",
+				           kds_name(r[g ? 0 : i]), at - 1, kds_name(r[g ? i : 0]));
+				goto fail;
+			}
+		}
+		if (!got0)
+			break;
+		for (i = 0; i < n; i++) {
+			if (rec[i].id != rec[0].id) {
+				kd_err_set(&e, KD_EMISMATCH, "'%s': record %llu has row id %llu, '%s' has %llu",
+				           kds_name(r[i]), at, (unsigned long long)rec[i].id,
+				           kds_name(r[0]), (unsigned long long)rec[0].id);
+				goto fail;
+			}
+			if (rec[i].label >= 0) {
+				if (label >= 0 && rec[i].label != label) {
+					kd_err_set(&e, KD_EMISMATCH, "'%s': record %llu (row id %llu) has label %ld, another stream has %ld",
+					           kds_name(r[i]), at, (unsigned long long)rec[i].id,
+					           (long)rec[i].label, (long)label);
+					goto fail;
+				}
+				label = rec[i].label;
+			}
+		}
+		for (uint32_t k = 0; k < K; k++)
+			acc[k] = 0.0;
+		for (i = 0; i < n; i++) {
+			if (wt[i] == 0.0)
+				continue; /* 0 * log 0 would be NaN */
+			kdp_soften(kds_header_of(r[i])->kind, rec[i].values, K, 1.0, geometric, tmp);
+			for (uint32_t k = 0; k < K; k++)
+				acc[k] += wt[i] * (double)tmp[k];
+		}
+		if (geometric) {
+			/* acc holds mean log-probabilities: renormalise */
+			for (uint32_t k = 0; k < K; k++)
+				tmp[k] = acc[k] < -3e38 ? -INFINITY : (float)acc[k];
+			kdp_soften(KDP_LOGPROBS, tmp, K, 1.0, out_log, outv);
+		} else {
+			for (uint32_t k = 0; k < K; k++)
+				tmp[k] = (float)acc[k];
+			kdp_soften(KDP_PROBS, tmp, K, 1.0, out_log, outv);
+		}
+		out.id = rec[0].id;
+		out.label = label;
+		out.values = outv;
+		out.inputs = in_src >= 0 ? rec[in_src].inputs : NULL;
+		if (kds_write(w, &out, &e))
+			goto fail;
+	}
+	if (kds_finish(w, &e) || kdo_commit(&o, &e))
+		goto fail;
+	kds_writer_free(w);
+	for (i = 0; i < n; i++)
+		kds_close(r[i]);
+	free(r);
+	free(rec);
+	free(wt);
+	free(acc);
+	free(tmp);
+	free(outv);
+	return 0;
+fail:
+	kdo_abort(&o);
+	kdc_fail(&e);
+}

@@ -1,0 +1,103 @@
+/* kd-soften: turn class scores into soft targets at a temperature T. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "cli.h"
+#include "kds.h"
+#include "out.h"
+#include "prob.h"
+
+static void
+usage(void)
+{
+	printf("Usage: kd-soften -T TEMP [-o FILE] [--log] [FILE]\n"
+	       "Soften a kd stream into soft targets at temperature TEMP.\n"
+	       "\n"
+	       "Each record's class scores become softmax(z / TEMP) for logits, and\n"
+	       "p^(1/TEMP), normalised, for probabilities and log-probabilities, so\n"
+	       "any model's outputs can be softened. Ids, labels and inputs pass\n"
+	       "through unchanged. The output stream's temperature is the input's\n"
+	       "times TEMP. Reads FILE, or standard input when FILE is absent or '-'.\n"
+	       "\n"
+	       "Options:\n"
+	       "  -T, --temperature TEMP  temperature, in (0, 1e6] (required)\n"
+	       "      --log               write log-probabilities instead of probabilities\n"
+	       "  -o, --output FILE       write to FILE (atomically) instead of stdout\n"
+	       "  -h, --help              show this help and exit\n"
+	       "  -V, --version           show the version and exit\n"
+	       "\n"
+	       "Example:\n"
+	       "  kd-teacher -m teacher.kdm --inputs train.csv | kd-soften -T 8 | kd-student -o s.kdm\n");
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "temperature", required_argument, NULL, 'T' },
+		{ "log", no_argument, NULL, 'l' },
+		{ "output", required_argument, NULL, 'o' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 }
+	};
+	double T = 0.0;
+	int out_log = 0, c;
+	const char *outpath = NULL, *inpath = "-";
+	kd_err e = { { 0 }, 0 };
+	kds_reader *r;
+	kds_writer *w;
+	kds_header h;
+	kds_record rec;
+	kdo_file o;
+	float *buf;
+
+	kdc_init(argv[0]);
+	while ((c = getopt_long(argc, argv, "T:o:hV", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'T': T = kdc_double("-T", optarg, 0.0, 1e6, 1); break;
+		case 'l': out_log = 1; break;
+		case 'o': outpath = optarg; break;
+		case 'h': usage(); kdc_close_stdout(); return 0;
+		case 'V': kdc_version();
+		default: kdc_usage_error("unknown option");
+		}
+	}
+	if (T == 0.0)
+		kdc_usage_error("a temperature is required (-T TEMP)");
+	if (argc - optind > 1)
+		kdc_usage_error("one input file at most");
+	if (optind < argc)
+		inpath = argv[optind];
+
+	if (!(r = kds_open(inpath, &e)))
+		kdc_fail(&e);
+	h = *kds_header_of(r);
+	h.kind = out_log ? KDP_LOGPROBS : KDP_PROBS;
+	h.temp = kds_header_of(r)->temp * T;
+	if (h.temp > KDS_MAX_TEMP)
+		kdc_die("'%s': temperature %g times %g is above %g", kds_name(r),
+		        kds_header_of(r)->temp, T, KDS_MAX_TEMP);
+	if (!(buf = malloc(4 * (size_t)h.k)))
+		kdc_die("out of memory");
+	if (kdo_open(&o, outpath, 1, &e))
+		kdc_fail(&e);
+	if (!(w = kds_create(o.fp, o.name, &h, &e)))
+		goto fail;
+	while ((c = kds_read(r, &rec, &e)) == 1) {
+		kdp_soften(kds_header_of(r)->kind, rec.values, h.k, T, out_log, buf);
+		rec.values = buf;
+		if (kds_write(w, &rec, &e))
+			goto fail;
+	}
+	if (c < 0 || kds_finish(w, &e) || kdo_commit(&o, &e))
+		goto fail;
+	kds_writer_free(w);
+	kds_close(r);
+	free(buf);
+	return 0;
+fail:
+	kdo_abort(&o);
+	kdc_fail(&e);
+}
