@@ -1,0 +1,322 @@
+/* kdcat.c: kd streams to and from CSV (see kdcat.h). */
+#include "kdcat.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "data.h"
+#include "kds.h"
+#include "prob.h"
+
+static const char *
+value_prefix(int kind)
+{
+	return kind == KDP_LOGITS ? "z" : kind == KDP_PROBS ? "p" : "lp";
+}
+
+void
+kdcat_import_opts_init(kdcat_import_opts *o)
+{
+	memset(o, 0, sizeof *o);
+	o->kind = -1;
+	o->temp = 1.0;
+}
+
+static int
+out_err(kd_err *e)
+{
+	if (errno == EPIPE)
+		kd_err_set(e, KD_EPIPE, "broken pipe");
+	else
+		kd_err_set(e, KD_EIO, "write error on stdout: %s", strerror(errno));
+	return -1;
+}
+
+int
+kdcat_export(const char *path, int with_inputs, FILE *out, kd_err *e)
+{
+	kds_reader *r = kds_open(path, e);
+	const kds_header *h;
+	kds_record rec;
+	int got;
+
+	if (!r)
+		return -1;
+	h = kds_header_of(r);
+	fputs("id,label", out);
+	for (uint32_t k = 0; k < h->k; k++)
+		fprintf(out, ",%s%lu", value_prefix(h->kind), (unsigned long)k);
+	if (with_inputs)
+		for (uint32_t j = 0; j < h->dim; j++)
+			fprintf(out, ",x%lu", (unsigned long)j);
+	fputc('\n', out);
+	while ((got = kds_read(r, &rec, e)) == 1) {
+		fprintf(out, "%llu,", (unsigned long long)rec.id);
+		if (rec.label >= 0)
+			fprintf(out, "%ld", (long)rec.label);
+		for (uint32_t k = 0; k < h->k; k++)
+			fprintf(out, ",%.9g", (double)rec.values[k]);
+		if (with_inputs)
+			for (uint32_t j = 0; j < h->dim; j++)
+				fprintf(out, ",%.9g", (double)rec.inputs[j]);
+		if (fputc('\n', out) == EOF) {
+			kds_close(r);
+			return out_err(e);
+		}
+	}
+	kds_close(r);
+	return got < 0 ? -1 : 0;
+}
+
+int
+kdcat_info(const char *path, FILE *out, kd_err *e)
+{
+	kds_reader *r = kds_open(path, e);
+	const kds_header *h;
+	kds_record rec;
+	int got;
+
+	if (!r)
+		return -1;
+	h = kds_header_of(r);
+	while ((got = kds_read(r, &rec, e)) == 1)
+		;
+	if (got < 0) {
+		kds_close(r);
+		return -1;
+	}
+	fprintf(out, "stream: %s\nformat version: %d\nkind: %s\ntemperature: %g\nclasses: %lu\nlabels: %s\n",
+	        kds_name(r), KDS_VERSION, kdp_kind_name(h->kind), h->temp,
+	        (unsigned long)h->k, h->has_label ? "yes" : "no");
+	if (h->input_type == KDS_IN_NONE)
+		fprintf(out, "inputs: none\n");
+	else
+		fprintf(out, "inputs: %lu %s%s\n", (unsigned long)h->dim,
+		        h->input_type == KDS_IN_U8 ? "bytes/255" : "float32",
+		        h->width ? " (images)" : "");
+	if (h->width)
+		fprintf(out, "image shape: %lux%lu\n", (unsigned long)h->width,
+		        (unsigned long)h->height);
+	if (h->names_len) {
+		fputs("class names:", out);
+		for (uint32_t k = 0; k < h->k; k++)
+			fprintf(out, "%s %s", k ? "," : "", kds_class_name(h, k));
+		fputc('\n', out);
+	}
+	fprintf(out, "records: %llu\n", (unsigned long long)kds_count(r));
+	kds_close(r);
+	return 0;
+}
+
+/* ---- import ---- */
+
+/* the role of each CSV column */
+enum { COL_VALUE, COL_LABEL, COL_ID, COL_INPUT };
+
+typedef struct importer {
+	const char *path;
+	kdd_csv_reader *csv;
+	unsigned char *role;   /* per column */
+	size_t ncols;
+	kds_header h;
+	kds_writer *w;
+	float *values, *inputs;
+} importer;
+
+static int
+parse_u64(const char *s, uint64_t *v)
+{
+	char *end;
+	if (!*s || *s == '-' || *s == '+')
+		return -1;
+	errno = 0;
+	*v = strtoull(s, &end, 10);
+	return (*end || errno) ? -1 : 0;
+}
+
+/* setup_kdcat_header: columns named by kd-cat's own header */
+static int
+setup_kdcat_header(importer *im, char **f, size_t nf, int kind, kd_err *e)
+{
+	int hkind = -1;
+	for (size_t j = 0; j < nf; j++) {
+		const char *s = f[j];
+		int kk = -1;
+		if (j == 0) { im->role[j] = COL_ID; continue; }
+		if (j == 1) { im->role[j] = COL_LABEL; continue; }
+		if (s[0] == 'x') {
+			im->role[j] = COL_INPUT;
+			im->h.dim++;
+			continue;
+		}
+		if (!strncmp(s, "lp", 2)) kk = KDP_LOGPROBS;
+		else if (s[0] == 'p') kk = KDP_PROBS;
+		else if (s[0] == 'z') kk = KDP_LOGITS;
+		if (kk < 0 || (hkind >= 0 && kk != hkind) || im->h.dim) {
+			kd_err_set(e, KD_EFORMAT, "'%s':%zu:%zu: unexpected column '%s' in a kd-cat header",
+			           im->path, kdd_csv_line(im->csv), j + 1, s);
+			return -1;
+		}
+		hkind = kk;
+		im->role[j] = COL_VALUE;
+		im->h.k++;
+	}
+	if (kind >= 0 && hkind >= 0 && kind != hkind) {
+		kd_err_set(e, KD_EMISMATCH, "'%s': --kind %s, but the header names %s columns",
+		           im->path, kdp_kind_name(kind), kdp_kind_name(hkind));
+		return -1;
+	}
+	im->h.kind = hkind >= 0 ? hkind : KDP_LOGITS;
+	if (im->h.dim)
+		im->h.input_type = KDS_IN_F32;
+	return 0;
+}
+
+static int
+import_row(importer *im, char **f, size_t nf, kd_err *e)
+{
+	size_t line = kdd_csv_line(im->csv), k = 0, d = 0, bad;
+	kds_record rec = { 0, -1, im->values, im->inputs };
+
+	if (nf != im->ncols) {
+		kd_err_set(e, KD_EFORMAT, "'%s':%zu: expected %zu fields, found %zu",
+		           im->path, line, im->ncols, nf);
+		return -1;
+	}
+	rec.id = kds_writer_count(im->w);
+	for (size_t j = 0; j < nf; j++) {
+		float v;
+		switch (im->role[j]) {
+		case COL_ID:
+			if (parse_u64(f[j], &rec.id)) {
+				kd_err_set(e, KD_EFORMAT, "'%s':%zu:%zu: row id '%s' is not a whole number",
+				           im->path, line, j + 1, f[j]);
+				return -1;
+			}
+			break;
+		case COL_LABEL:
+			if (!f[j][0] && !im->h.has_label)
+				break; /* unlabelled kd-cat output */
+			if (!im->h.has_label || kdd_parse_float(f[j], &v) || v != floorf(v) ||
+			    v < 0 || v >= (float)im->h.k) {
+				kd_err_set(e, KD_EFORMAT, "'%s':%zu:%zu: label '%s' is not a class from 0 to %lu",
+				           im->path, line, j + 1, f[j], (unsigned long)im->h.k - 1);
+				return -1;
+			}
+			rec.label = (int32_t)v;
+			break;
+		default:
+			if (kdd_parse_float(f[j], &v) &&
+			    !(im->h.kind == KDP_LOGPROBS && !strcmp(f[j], "-inf"))) {
+				kd_err_set(e, KD_EFORMAT, "'%s':%zu:%zu: '%s' is not a finite number",
+				           im->path, line, j + 1, f[j]);
+				return -1;
+			}
+			if (kdd_parse_float(f[j], &v))
+				v = -INFINITY;
+			if (im->role[j] == COL_VALUE)
+				im->values[k++] = v;
+			else
+				im->inputs[d++] = v;
+		}
+	}
+	if (kdp_check(im->h.kind, im->values, im->h.k, &bad)) {
+		if (bad < im->h.k)
+			kd_err_set(e, KD_EFORMAT, "'%s':%zu: value %zu (%g) is not valid %s",
+			           im->path, line, bad + 1, (double)im->values[bad],
+			           kdp_kind_name(im->h.kind));
+		else
+			kd_err_set(e, KD_EFORMAT, "'%s':%zu: %s do not sum to 1", im->path, line,
+			           im->h.kind == KDP_PROBS ? "probabilities" : "exp(log-probabilities)");
+		return -1;
+	}
+	return kds_write(im->w, &rec, e);
+}
+
+int
+kdcat_import(const char *path, const kdcat_import_opts *o, FILE *out,
+             const char *out_name, kd_err *e)
+{
+	importer im;
+	char **f;
+	size_t nf;
+	int got, rc = -1, kdcat_format = 0, first = 1;
+
+	memset(&im, 0, sizeof im);
+	im.path = (!path || !strcmp(path, "-")) ? "stdin" : path;
+	if (!(im.csv = kdd_csv_open(path ? path : "-", e)))
+		return -1;
+	kds_header_init(&im.h, 0, KDP_LOGITS);
+	im.h.temp = o->temp;
+	while ((got = kdd_csv_next(im.csv, &f, &nf, e)) == 1) {
+		if (first) {
+			im.ncols = nf;
+			if (!(im.role = calloc(nf, 1)))
+				goto nomem;
+			if (nf >= 2 && !strcmp(f[0], "id") && !strcmp(f[1], "label")) {
+				kdcat_format = 1;
+				if (setup_kdcat_header(&im, f, nf, o->kind, e))
+					goto done;
+				first = 0;
+				continue;
+			}
+			if (o->label_col > nf || o->id_col > nf) {
+				kd_err_set(e, KD_EUSAGE, "'%s':%zu: column %zu asked for, the row has %zu",
+				           im.path, kdd_csv_line(im.csv),
+				           o->label_col > nf ? o->label_col : o->id_col, nf);
+				goto done;
+			}
+			if (o->label_col && o->label_col == o->id_col) {
+				kd_err_set(e, KD_EUSAGE, "the label and id columns are the same");
+				goto done;
+			}
+			for (size_t j = 0; j < nf; j++) {
+				im.role[j] = (j + 1 == o->label_col) ? COL_LABEL :
+				             (j + 1 == o->id_col) ? COL_ID : COL_VALUE;
+				im.h.k += im.role[j] == COL_VALUE;
+			}
+			im.h.kind = o->kind >= 0 ? o->kind : KDP_LOGITS;
+			im.h.has_label = o->label_col > 0;
+			first = 0;
+			if (o->skip_header)
+				continue;
+		}
+		if (!im.w) {
+			if (im.h.k == 0) {
+				kd_err_set(e, KD_EFORMAT, "'%s': no value columns", im.path);
+				goto done;
+			}
+			if (kdcat_format) {
+				/* a kd-cat file is labelled when its first row is */
+				im.h.has_label = f[1][0] != '\0';
+			}
+			im.values = malloc(4 * (size_t)im.h.k);
+			im.inputs = malloc(4 * (size_t)im.h.dim + 4);
+			if (!im.values || !im.inputs)
+				goto nomem;
+			if (!(im.w = kds_create(out, out_name, &im.h, e)))
+				goto done;
+		}
+		if (import_row(&im, f, nf, e))
+			goto done;
+	}
+	if (got < 0)
+		goto done;
+	if (!im.w) {
+		kd_err_set(e, KD_EFORMAT, "'%s': no data rows", im.path);
+		goto done;
+	}
+	rc = kds_finish(im.w, e);
+	goto done;
+nomem:
+	kd_err_set(e, KD_ENOMEM, "out of memory");
+done:
+	kdd_csv_close(im.csv);
+	kds_writer_free(im.w);
+	free(im.role);
+	free(im.values);
+	free(im.inputs);
+	return rc;
+}

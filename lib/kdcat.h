@@ -1,0 +1,39 @@
+/* kdcat.h: kd streams to and from CSV text (the work behind kd-cat).
+ *
+ * Export writes 'id,label,' then one column per class (z0.. logits,
+ * p0.. probabilities, lp0.. log-probabilities) and optionally the inputs
+ * (x0..), numbers printed with 9 significant digits so that a float reads
+ * back bit for bit. Import reads such text back, or plain CSV rows of class
+ * scores, into a stream. */
+#ifndef KD_KDCAT_H
+#define KD_KDCAT_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "kd_err.h"
+
+typedef struct kdcat_import_opts {
+	int      kind;        /* KDP_*, or -1: logits unless the header says */
+	double   temp;        /* temperature already applied (default 1) */
+	size_t   label_col;   /* column holding the label, from 1; 0 none */
+	size_t   id_col;      /* column holding the row id, from 1; 0 none */
+	int      skip_header; /* skip the first line */
+} kdcat_import_opts;
+
+/* kdcat_import_opts_init: the defaults (kind -1, T 1, no label, no id). */
+void kdcat_import_opts_init(kdcat_import_opts *o);
+
+/* kdcat_export: print stream path ("-": stdin) as CSV on out. */
+int kdcat_export(const char *path, int with_inputs, FILE *out, kd_err *e);
+
+/* kdcat_info: print what the header of stream path says and its count. */
+int kdcat_info(const char *path, FILE *out, kd_err *e);
+
+/* kdcat_import: read CSV from path ("-": stdin; gzip read directly) and
+ * write it as a finished kd stream to out (named out_name in messages).
+ * Errors name the CSV file, line and column. */
+int kdcat_import(const char *path, const kdcat_import_opts *o, FILE *out,
+                 const char *out_name, kd_err *e);
+
+#endif
