@@ -85,8 +85,12 @@ gz_fail(gzFile gz, const char *path, kd_err *e)
 	int zerr = Z_OK;
 	const char *msg = gzerror(gz, &zerr);
 
-	if (zerr == Z_ERRNO)
+	if (zerr == Z_ERRNO) {
 		msg = strerror(errno);
+	} else if (strncmp(msg, "<fd:", 4) == 0 && strstr(msg, ": ")) {
+		/* zlib puts the gzdopen pseudo-name "<fd:N>: " in front */
+		msg = strstr(msg, ": ") + 2;
+	}
 	kd_err_set(e, zerr == Z_MEM_ERROR ? KD_ENOMEM : KD_EIO,
 	           "cannot read '%s': %s", display(path), msg);
 }
