@@ -202,6 +202,7 @@ struct kdd_csv_reader {
 	struct csv_parser p;   /* libcsv state, fed one line at a time */
 	unsigned char *buf;    /* CHUNK bytes read from gz */
 	size_t pos, len;       /* buf[pos..len) is not parsed yet */
+	int started;           /* the first chunk has been read */
 	int at_end;            /* input exhausted and csv_fini called */
 	int cr_pending;        /* the last byte parsed was CR: the next byte
 	                          tells whether it ended a line (CRLF is one) */
@@ -442,6 +443,12 @@ kdd_csv_next(kdd_csv_reader *r, char ***fields, size_t *nfields, kd_err *e)
 			}
 			r->pos = 0;
 			r->len = (size_t)got;
+			/* a UTF-8 byte order mark (spreadsheet exports) is not data */
+			if (!r->started && got >= 3 && !memcmp(r->buf, "\xEF\xBB\xBF", 3))
+				r->pos = 3;
+			r->started = 1;
+			if (r->pos == r->len)
+				continue;
 		}
 		/* feed libcsv one line (up to and including CR or LF) at a time:
 		 * each call then ends at most one row, and r->line is the line of
@@ -580,6 +587,8 @@ kdd_csv_load(const char *path, const kdd_csv_opts *o, kdd_set *out, kd_err *e)
 	if (!o)
 		o = &defaults;
 	max_k = o->max_k ? o->max_k : KDD_MAX_K;
+	if (max_k > (size_t)INT32_MAX + 1) /* labels are int32_t */
+		max_k = (size_t)INT32_MAX + 1;
 	r = kdd_csv_open(path, e);
 	if (!r)
 		return -1;

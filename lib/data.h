@@ -14,7 +14,8 @@
  * "inf", "0x1p3", "", "1,5" or "3 kg"); the label is a non-negative
  * integer ("3" or "3.0"). Blank lines are skipped; CRLF, CR and LF line
  * ends are all accepted, and the last line need not end in one. Fields may
- * be quoted; spaces around unquoted fields are ignored.
+ * be quoted; spaces around unquoted fields are ignored; a UTF-8 byte order
+ * mark at the start is skipped.
  *
  * Errors name the place: "'x.csv':3:2: 'abc' is not a number" (line and
  * field counted from 1; a row's line is the one it starts on), or the file

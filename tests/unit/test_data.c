@@ -236,6 +236,10 @@ test_csv_line_ends(void)
 	KT_CHECK(load_text("\n\n1,2,0\n\n  \n3,4,1\n\n", NULL, &s, &e) == 0);
 	KT_CHECK(s.n == 2);
 	kdd_free(&s);
+	KT_CHECK(load_text("\xEF\xBB\xBF" "1,2,0\n", NULL, &s, &e) == 0);
+	KT_CHECK(s.n == 1 && s.x[0] == 1);
+	kdd_free(&s);
+	CSV_ERROR("\xEF\xBB\xBF", NULL, ": no data rows");
 
 	/* line numbers count CRLF once, CR alone and LF alone once each, and
 	 * blank lines */
