@@ -1,0 +1,574 @@
+/* model.c: the .kdm model file, written and read field by field in
+ * little-endian order (see MODEL-FORMAT.md and model.h). */
+#include "model.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
+
+static const unsigned char MAGIC[4] = {'K', 'D', 'M', 0x1a};
+
+enum {
+	FLAG_STANDARDIZE = 1u << 0, /* mean and std follow the header */
+	FLAG_NAMES = 1u << 1,       /* class names follow the parameters */
+	FLAGS_KNOWN = FLAG_STANDARDIZE | FLAG_NAMES
+};
+
+/* ---- little-endian helpers ---- */
+
+static int
+host_is_le(void)
+{
+	uint32_t x = 1;
+	unsigned char c;
+	memcpy(&c, &x, 1);
+	return c == 1;
+}
+
+static void
+put_le32(unsigned char *p, uint32_t v)
+{
+	p[0] = (unsigned char)v;
+	p[1] = (unsigned char)(v >> 8);
+	p[2] = (unsigned char)(v >> 16);
+	p[3] = (unsigned char)(v >> 24);
+}
+
+static uint32_t
+get_le32(const unsigned char *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+	       (uint32_t)p[3] << 24;
+}
+
+/* swap4: reverse the bytes of each of n 4-byte values in p */
+static void
+swap4(unsigned char *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++, p += 4) {
+		unsigned char t = p[0];
+		p[0] = p[3];
+		p[3] = t;
+		t = p[1];
+		p[1] = p[2];
+		p[2] = t;
+	}
+}
+
+/* crc_update: zlib's crc32 over any length (its length is a uInt) */
+static uLong
+crc_update(uLong crc, const void *buf, size_t n)
+{
+	const Bytef *p = buf;
+	while (n > 0) {
+		uInt c = n > (1u << 30) ? (1u << 30) : (uInt)n;
+		crc = crc32(crc, p, c);
+		p += c;
+		n -= c;
+	}
+	return crc;
+}
+
+/* ---- writing ---- */
+
+typedef struct wr {
+	FILE *f;   /* the temporary file */
+	uLong crc; /* CRC-32 of every byte written so far */
+	int err;   /* a write failed (errno kept in saved_errno) */
+	int saved_errno;
+} wr;
+
+static void
+wr_bytes(wr *w, const void *p, size_t n)
+{
+	if (w->err || n == 0)
+		return;
+	if (fwrite(p, 1, n, w->f) != n) {
+		w->err = 1;
+		w->saved_errno = errno ? errno : EIO;
+		return;
+	}
+	w->crc = crc_update(w->crc, p, n);
+}
+
+static void
+wr_u32(wr *w, uint32_t v)
+{
+	unsigned char b[4];
+	put_le32(b, v);
+	wr_bytes(w, b, 4);
+}
+
+static void
+wr_u64(wr *w, uint64_t v)
+{
+	unsigned char b[8];
+	put_le32(b, (uint32_t)v);
+	put_le32(b + 4, (uint32_t)(v >> 32));
+	wr_bytes(w, b, 8);
+}
+
+/* wr_f32s: n floats as IEEE-754 binary32, little-endian, through a small
+ * buffer so that big-endian hosts can swap without touching v */
+static void
+wr_f32s(wr *w, const float *v, size_t n)
+{
+	unsigned char buf[4096];
+	int swap = !host_is_le();
+
+	while (n > 0 && !w->err) {
+		size_t c = n > sizeof buf / 4 ? sizeof buf / 4 : n;
+		memcpy(buf, v, c * 4);
+		if (swap)
+			swap4(buf, c);
+		wr_bytes(w, buf, c * 4);
+		v += c;
+		n -= c;
+	}
+}
+
+/* write_model: every field of m, then the CRC-32 */
+static void
+write_model(wr *w, const kdm_model *m)
+{
+	uint32_t flags = (m->standardize ? FLAG_STANDARDIZE : 0) |
+	                 (m->names ? FLAG_NAMES : 0);
+
+	wr_bytes(w, MAGIC, 4);
+	wr_u32(w, KDM_FORMAT_VERSION);
+	wr_u32(w, flags);
+	wr_u32(w, (uint32_t)m->n_layers);
+	for (size_t l = 0; l <= m->n_layers; l++)
+		wr_u32(w, (uint32_t)m->sizes[l]);
+	wr_u64(w, m->names ? (uint64_t)m->names_len : 0);
+	if (m->standardize) {
+		wr_f32s(w, m->mean, m->D);
+		wr_f32s(w, m->std, m->D);
+	}
+	wr_f32s(w, m->params, m->nparams);
+	if (m->names)
+		wr_bytes(w, m->names, m->names_len);
+	/* the checksum covers everything before it, so it is written last
+	 * and not into the running CRC */
+	{
+		unsigned char b[4];
+		uLong crc = w->crc;
+		put_le32(b, (uint32_t)crc);
+		wr_bytes(w, b, 4);
+	}
+}
+
+/* sync_dir: make the rename in the directory of path durable; best effort,
+ * the data itself is already synced */
+static void
+sync_dir(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	char *dir;
+	int fd;
+
+	if (!slash) {
+		dir = strdup(".");
+	} else {
+		size_t n = slash == path ? 1 : (size_t)(slash - path);
+		dir = malloc(n + 1);
+		if (dir) {
+			memcpy(dir, path, n);
+			dir[n] = '\0';
+		}
+	}
+	if (!dir)
+		return;
+	fd = open(dir, O_RDONLY);
+	if (fd >= 0) {
+		(void)fsync(fd);
+		close(fd);
+	}
+	free(dir);
+}
+
+int
+kdm_save(const kdm_model *m, const char *path, kd_err *e)
+{
+	size_t n = strlen(path);
+	char *tmp = malloc(n + 8);
+	wr w = {NULL, 0, 0, 0};
+	mode_t um;
+	int fd;
+
+	if (!tmp) {
+		kd_err_set(e, KD_ENOMEM, "out of memory saving '%s'", path);
+		return -1;
+	}
+	memcpy(tmp, path, n);
+	memcpy(tmp + n, ".XXXXXX", 8);
+	fd = mkstemp(tmp);
+	if (fd < 0) {
+		kd_err_set(e, KD_EIO, "cannot create a temporary file for "
+		           "'%s': %s", path, strerror(errno));
+		free(tmp);
+		return -1;
+	}
+	/* mkstemp makes the file 0600; give it the mode a plain create would */
+	um = umask(0);
+	umask(um);
+	if (fchmod(fd, 0666 & ~um) < 0)
+		goto fail_errno_fd;
+	w.f = fdopen(fd, "wb");
+	if (!w.f)
+		goto fail_errno_fd;
+	w.crc = crc32(0L, Z_NULL, 0);
+	write_model(&w, m);
+	if (w.err) {
+		errno = w.saved_errno;
+		goto fail_errno_file;
+	}
+	if (fflush(w.f) != 0 || ferror(w.f) || fsync(fileno(w.f)) != 0)
+		goto fail_errno_file;
+	if (fclose(w.f) != 0) {
+		w.f = NULL;
+		goto fail_errno;
+	}
+	w.f = NULL;
+	if (rename(tmp, path) < 0) {
+		kd_err_set(e, KD_EIO, "cannot rename '%s' to '%s': %s", tmp,
+		           path, strerror(errno));
+		unlink(tmp);
+		free(tmp);
+		return -1;
+	}
+	sync_dir(path);
+	free(tmp);
+	return 0;
+
+fail_errno_fd:
+	kd_err_set(e, KD_EIO, "cannot write '%s': %s", path, strerror(errno));
+	close(fd);
+	goto cleanup;
+fail_errno_file:
+	kd_err_set(e, KD_EIO, "cannot write '%s': %s", path,
+	           strerror(errno ? errno : EIO));
+	fclose(w.f);
+	goto cleanup;
+fail_errno:
+	kd_err_set(e, KD_EIO, "cannot write '%s': %s", path,
+	           strerror(errno ? errno : EIO));
+cleanup:
+	unlink(tmp);
+	free(tmp);
+	return -1;
+}
+
+/* ---- reading ---- */
+
+typedef struct rd {
+	FILE *f;          /* the model file (or a memory stream over a pipe) */
+	const char *path; /* for messages */
+	uLong crc;        /* CRC-32 of every byte read so far */
+	kd_err *e;
+} rd;
+
+/* rd_bytes: exactly n bytes into p, added to the CRC; -1 with e set on a
+ * short read (the file shrank under us, or an I/O error) */
+static int
+rd_bytes(rd *r, void *p, size_t n)
+{
+	if (n == 0)
+		return 0;
+	if (fread(p, 1, n, r->f) != n) {
+		if (ferror(r->f))
+			kd_err_set(r->e, KD_EIO, "cannot read '%s': %s", r->path,
+			           strerror(errno ? errno : EIO));
+		else
+			kd_err_set(r->e, KD_EFORMAT, "'%s': truncated model "
+			           "file", r->path);
+		return -1;
+	}
+	r->crc = crc_update(r->crc, p, n);
+	return 0;
+}
+
+/* rd_f32s: n little-endian floats into v */
+static int
+rd_f32s(rd *r, float *v, size_t n)
+{
+	if (rd_bytes(r, v, n * 4) < 0)
+		return -1;
+	if (!host_is_le())
+		swap4((unsigned char *)v, n);
+	return 0;
+}
+
+/* parse: the model in r->f, whose size is `size` bytes. Every size in
+ * the header is checked, and the total they imply compared with the real
+ * size, before anything big is allocated. */
+static kdm_model *
+parse(rd *r, uint64_t size)
+{
+	const char *path = r->path;
+	kd_err *e = r->e;
+	unsigned char hd[16], b[8];
+	size_t sizes[KDM_MAX_LAYERS + 1], L;
+	uint64_t np, names_len, hdr, expect;
+	uint32_t version, flags;
+	kdm_model *m = NULL;
+	char *names = NULL;
+	kd_err sub = {{0}, 0};
+
+	if (size == 0) {
+		kd_err_set(e, KD_EFORMAT, "'%s': not a kd model file (empty)",
+		           path);
+		return NULL;
+	}
+	if (rd_bytes(r, hd, size < 16 ? (size_t)size : 16) < 0)
+		return NULL;
+	if (size < 4 || memcmp(hd, MAGIC, 4) != 0) {
+		kd_err_set(e, KD_EFORMAT, "'%s': not a kd model file", path);
+		return NULL;
+	}
+	if (size < 8)
+		goto truncated;
+	version = get_le32(hd + 4);
+	if (version != KDM_FORMAT_VERSION) {
+		kd_err_set(e, KD_EFORMAT, "'%s': model format version %lu is "
+		           "not supported (this kd reads version %d)", path,
+		           (unsigned long)version, KDM_FORMAT_VERSION);
+		return NULL;
+	}
+	if (size < 16)
+		goto truncated;
+	flags = get_le32(hd + 8);
+	if (flags & ~(uint32_t)FLAGS_KNOWN) {
+		kd_err_set(e, KD_EFORMAT, "'%s': unknown model flags 0x%lx",
+		           path, (unsigned long)flags);
+		return NULL;
+	}
+	L = get_le32(hd + 12);
+	if (L < 1 || L > KDM_MAX_LAYERS) {
+		kd_err_set(e, KD_ERANGE, "'%s': %zu weight layers is out of "
+		           "range (1 to %d)", path, L, KDM_MAX_LAYERS);
+		return NULL;
+	}
+	hdr = 16 + 4 * (uint64_t)(L + 1) + 8;
+	if (size < hdr + 4)
+		goto truncated;
+	for (size_t l = 0; l <= L; l++) {
+		if (rd_bytes(r, b, 4) < 0)
+			return NULL;
+		sizes[l] = get_le32(b);
+	}
+	if (kdm_check_sizes(sizes, L, &np, &sub) < 0) {
+		kd_err_set(e, sub.code, "'%s': %s", path, sub.msg);
+		return NULL;
+	}
+	if (rd_bytes(r, b, 8) < 0)
+		return NULL;
+	names_len = get_le32(b) | (uint64_t)get_le32(b + 4) << 32;
+	if (!(flags & FLAG_NAMES) && names_len != 0) {
+		kd_err_set(e, KD_EFORMAT, "'%s': %llu bytes of class names "
+		           "without the names flag", path,
+		           (unsigned long long)names_len);
+		return NULL;
+	}
+	if (names_len > KDM_MAX_NAMES_LEN) {
+		kd_err_set(e, KD_ERANGE, "'%s': %llu bytes of class names is "
+		           "too many (at most %llu)", path,
+		           (unsigned long long)names_len,
+		           (unsigned long long)KDM_MAX_NAMES_LEN);
+		return NULL;
+	}
+	/* every term is bounded above, so no overflow in 64 bits */
+	expect = hdr + (flags & FLAG_STANDARDIZE ? 8 * (uint64_t)sizes[0] : 0) +
+	         4 * np + names_len + 4;
+	if (size < expect) {
+		kd_err_set(e, KD_EFORMAT, "'%s': truncated model file (%llu "
+		           "bytes, expected %llu)", path,
+		           (unsigned long long)size, (unsigned long long)expect);
+		return NULL;
+	}
+	if (size > expect) {
+		kd_err_set(e, KD_EFORMAT, "'%s': trailing garbage after the "
+		           "model (%llu bytes, expected %llu)", path,
+		           (unsigned long long)size, (unsigned long long)expect);
+		return NULL;
+	}
+
+	m = kdm_alloc(sizes, L, &sub);
+	if (!m) {
+		kd_err_set(e, sub.code, "'%s': %s", path, sub.msg);
+		return NULL;
+	}
+	if (flags & FLAG_STANDARDIZE)
+		if (rd_f32s(r, m->mean, m->D) < 0 || rd_f32s(r, m->std, m->D) < 0)
+			goto fail;
+	if (rd_f32s(r, m->params, m->nparams) < 0)
+		goto fail;
+	if (flags & FLAG_NAMES) {
+		names = malloc(names_len ? (size_t)names_len : 1);
+		if (!names) {
+			kd_err_set(e, KD_ENOMEM, "'%s': out of memory for class "
+			           "names", path);
+			goto fail;
+		}
+		if (rd_bytes(r, names, (size_t)names_len) < 0)
+			goto fail;
+	}
+	{
+		uLong crc = r->crc;
+		if (fread(b, 1, 4, r->f) != 4) {
+			kd_err_set(e, KD_EFORMAT, "'%s': truncated model file",
+			           path);
+			goto fail;
+		}
+		if (get_le32(b) != (uint32_t)crc) {
+			kd_err_set(e, KD_EFORMAT, "'%s': checksum mismatch, "
+			           "file is corrupt", path);
+			goto fail;
+		}
+	}
+	/* the checksum held, so what fails below was written this way */
+	if (flags & FLAG_STANDARDIZE) {
+		/* mean and std were read in place; this validates them and
+		 * derives 1/std (copying each value onto itself) */
+		if (kdm_set_standardize(m, m->mean, m->std, &sub) < 0) {
+			kd_err_set(e, sub.code, "'%s': bad standardisation: %s",
+			           path, sub.msg);
+			goto fail;
+		}
+	}
+	if (flags & FLAG_NAMES) {
+		if (kdm_set_names(m, names, (size_t)names_len, &sub) < 0) {
+			kd_err_set(e, sub.code, "'%s': bad class names: %s",
+			           path, sub.msg);
+			goto fail;
+		}
+	}
+	free(names);
+	return m;
+
+truncated:
+	kd_err_set(e, KD_EFORMAT, "'%s': truncated model file (%llu bytes)",
+	           path, (unsigned long long)size);
+	return NULL;
+fail:
+	free(names);
+	kdm_free(m);
+	return NULL;
+}
+
+/* slurp: all of f (not a regular file, so its size is unknown) into a new
+ * buffer, at most `limit` bytes; -1 with errno set on failure, E2BIG past
+ * the limit */
+static int
+slurp(FILE *f, uint64_t limit, unsigned char **out, size_t *len)
+{
+	size_t cap = 1 << 16, n = 0;
+	unsigned char *buf = malloc(cap), *nb;
+
+	if (!buf)
+		return -1;
+	for (;;) {
+		size_t got;
+		if (n == cap) {
+			if (cap > limit) {
+				free(buf);
+				errno = E2BIG;
+				return -1;
+			}
+			nb = realloc(buf, cap * 2);
+			if (!nb) {
+				free(buf);
+				return -1;
+			}
+			buf = nb;
+			cap *= 2;
+		}
+		got = fread(buf + n, 1, cap - n, f);
+		n += got;
+		if (got == 0) {
+			if (ferror(f)) {
+				free(buf);
+				if (!errno)
+					errno = EIO;
+				return -1;
+			}
+			break;
+		}
+	}
+	*out = buf;
+	*len = n;
+	return 0;
+}
+
+kdm_model *
+kdm_load(const char *path, kd_err *e)
+{
+	FILE *f = fopen(path, "rb");
+	unsigned char *mem = NULL;
+	struct stat st;
+	uint64_t size;
+	kdm_model *m;
+	rd r;
+
+	if (!f) {
+		kd_err_set(e, KD_EIO, "cannot open '%s': %s", path,
+		           strerror(errno));
+		return NULL;
+	}
+	if (fstat(fileno(f), &st) < 0) {
+		kd_err_set(e, KD_EIO, "cannot read '%s': %s", path,
+		           strerror(errno));
+		fclose(f);
+		return NULL;
+	}
+	if (S_ISDIR(st.st_mode)) {
+		kd_err_set(e, KD_EIO, "cannot read '%s': %s", path,
+		           strerror(EISDIR));
+		fclose(f);
+		return NULL;
+	}
+	if (S_ISREG(st.st_mode)) {
+		size = (uint64_t)st.st_size;
+	} else {
+		/* a pipe: its size is only known once it is all read. The
+		 * largest valid model bounds what we accept. */
+		uint64_t limit = 16 + 4 * (KDM_MAX_LAYERS + 1) + 8 +
+		                 8 * (uint64_t)KDM_MAX_D + 4 * KDM_MAX_PARAMS +
+		                 KDM_MAX_NAMES_LEN + 4;
+		size_t len;
+		errno = 0;
+		if (slurp(f, limit, &mem, &len) < 0) {
+			if (errno == E2BIG)
+				kd_err_set(e, KD_EFORMAT, "'%s': too large for "
+				           "a model file", path);
+			else
+				kd_err_set(e, KD_EIO, "cannot read '%s': %s",
+				           path, strerror(errno));
+			fclose(f);
+			return NULL;
+		}
+		fclose(f);
+		size = len;
+		f = len ? fmemopen(mem, len, "rb") : NULL;
+		if (len && !f) {
+			kd_err_set(e, KD_ENOMEM, "cannot read '%s': %s", path,
+			           strerror(errno));
+			free(mem);
+			return NULL;
+		}
+	}
+	r.f = f;
+	r.path = path;
+	r.crc = crc32(0L, Z_NULL, 0);
+	r.e = e;
+	m = parse(&r, size);
+	if (f)
+		fclose(f);
+	free(mem);
+	return m;
+}
