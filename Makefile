@@ -1,10 +1,11 @@
 # kd: knowledge distillation as Unix pipes.
 #
 #   make            build lib/ into build/libkd.a and every tools/kd-*.c into bin/
+#   make test       install what is missing (as root), then all tests in all builds
 #   make check      build, then run the C unit tests and the bats tests
 #   make asan       the same tests under AddressSanitizer (build-asan/)
 #   make ubsan      the same tests under UndefinedBehaviorSanitizer (build-ubsan/)
-#   make bench      speed figures (see bench/)
+#   make bench      speed figures (see bench/; BENCH=stream or model for one part)
 #   make demo       the Fashion-MNIST distillation demo (see pipelines/)
 #   make install PREFIX=/usr/local   tools and man pages
 #
@@ -49,7 +50,7 @@ HELPER_SRC = $(sort $(wildcard tests/helpers/*.c))
 HELPERS   = $(HELPER_SRC:tests/helpers/%.c=$(B)/tests/%)
 HDRS      = $(wildcard lib/*.h) $(wildcard tests/unit/*.h)
 
-.PHONY: all check unit asan ubsan bench demo install clean FORCE
+.PHONY: all check unit asan ubsan test deps bench demo install clean FORCE
 .DELETE_ON_ERROR:
 
 all: $(TOOLS) $(UNITS) $(HELPERS)
@@ -87,8 +88,17 @@ asan:
 ubsan:
 	$(MAKE) VARIANT=ubsan CFLAGS="-O1 -g" check
 
+# make test: the README's test command. Installs what is missing from
+# Debian (as root), then runs every test in the plain, asan and ubsan
+# builds and ends with the total "N passed, N failed".
+test: deps
+	bash tests/all
+
+deps:
+	bash .ci/install-deps
+
 bench: all
-	bash bench/run
+	bash bench/run $(BENCH)
 
 demo:
 	$(MAKE) -C pipelines demo

@@ -26,11 +26,11 @@
 
 /* ---- opening files ---------------------------------------------------- */
 
-/* display: the name errors give path: '<stdin>' for "-". */
+/* display: the name errors give path: 'stdin' for "-". */
 static const char *
 display(const char *path)
 {
-	return strcmp(path, "-") == 0 ? "<stdin>" : path;
+	return strcmp(path, "-") == 0 ? "stdin" : path;
 }
 
 /* open_input: a gz reader on path ("-" = a duplicate of standard input, so

@@ -245,9 +245,9 @@ kdcat_import(const char *path, const kdcat_import_opts *o, FILE *out,
 	int got, rc = -1, kdcat_format = 0, first = 1;
 
 	memset(&im, 0, sizeof im);
-	im.path = (!path || !strcmp(path, "-")) ? "stdin" : path;
 	if (!(im.csv = kdd_csv_open(path ? path : "-", e)))
 		return -1;
+	im.path = kdd_csv_name(im.csv);
 	kds_header_init(&im.h, 0, KDP_LOGITS);
 	im.h.temp = o->temp;
 	while ((got = kdd_csv_next(im.csv, &f, &nf, e)) == 1) {

@@ -502,7 +502,7 @@ test_csv_stdin(void)
 	kdd_free(&s);
 	p = puts_file("in.csv", "1,2,1\n3,4\n");
 	KT_CHECK(load_stdin(p, &s, &e) == -1);
-	CHECK_MSG(e, "'<stdin>':2:3: expected 3 fields as on line 1, found 2");
+	CHECK_MSG(e, "'stdin':2:3: expected 3 fields as on line 1, found 2");
 }
 
 /* idx_bytes: an IDX images file of n images of rows x cols, pixel i of the
