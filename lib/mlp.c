@@ -663,50 +663,71 @@ kdm_train_backward(kdm_train *t, const float *dlogits)
 	t->have_grads = 1;
 }
 
-/* max_norm: scale each row of W (n_out,n_in) whose L2 norm exceeds c back
- * to norm c */
-static void
-max_norm(float *W, size_t n_out, size_t n_in, float c)
+/* update_row: one step of SGD with momentum on the n incoming weights w
+ * of a unit, with gradients g and velocities v (n each):
+ * v = mu*v - lr*(g + wd*w), w += v. Returns the squared L2 norm of the
+ * new w, summed in 8 independent lanes so the loop is not held up by the
+ * latency of one long chain of additions. */
+static float
+update_row(float *w, const float *g, float *v, size_t n, float mu, float lr,
+           float wd)
 {
-	for (size_t j = 0; j < n_out; j++) {
-		float *w = W + j * n_in;
-		double s = 0.0;
-		for (size_t i = 0; i < n_in; i++)
-			s += (double)w[i] * w[i];
-		if (s > (double)c * c) {
-			float f = (float)((double)c / sqrt(s));
-			for (size_t i = 0; i < n_in; i++)
-				w[i] *= f;
+	float s[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+	size_t i = 0;
+
+	for (; i + 8 <= n; i += 8) {
+		for (int k = 0; k < 8; k++) {
+			float vi = mu * v[i + k] - lr * (g[i + k] + wd * w[i + k]);
+			float wi = w[i + k] + vi;
+			v[i + k] = vi;
+			w[i + k] = wi;
+			s[k] += wi * wi;
 		}
 	}
+	for (; i < n; i++) {
+		float vi = mu * v[i] - lr * (g[i] + wd * w[i]);
+		float wi = w[i] + vi;
+		v[i] = vi;
+		w[i] = wi;
+		s[0] += wi * wi;
+	}
+	return ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]));
 }
 
 void
 kdm_train_step(kdm_train *t, float lr)
 {
 	kdm_model *m = t->m;
-	float mu = t->o.momentum, wd = t->o.weight_decay;
+	float mu = t->o.momentum, wd = t->o.weight_decay, c = t->o.maxnorm;
 
 	if (!t->have_grads)
 		return;
 	for (size_t l = 0; l < m->n_layers; l++) {
-		size_t nw = m->sizes[l + 1] * m->sizes[l], nb = m->sizes[l + 1];
+		size_t n_in = m->sizes[l], n_out = m->sizes[l + 1];
 		size_t ow = (size_t)(m->W[l] - m->params);
 		size_t ob = (size_t)(m->b[l] - m->params);
-		float *w = m->W[l], *gw = t->grads + ow, *vw = t->vel + ow;
 		float *bb = m->b[l], *gb = t->grads + ob, *vb = t->vel + ob;
 
-		// w, gw, vw are (n_out,n_in); bb, gb, vb are (n_out)
-		for (size_t i = 0; i < nw; i++) {
-			vw[i] = mu * vw[i] - lr * (gw[i] + wd * w[i]);
-			w[i] += vw[i];
+		// W[l], its grads and velocities are (n_out,n_in): row j holds
+		// the incoming weights of unit j, updated and then, when
+		// longer than maxnorm, scaled back to length maxnorm while
+		// still in cache
+		for (size_t j = 0; j < n_out; j++) {
+			size_t o = ow + j * n_in;
+			float *w = m->params + o;
+			float s = update_row(w, t->grads + o, t->vel + o, n_in,
+			                     mu, lr, wd);
+			if (c > 0.0f && s > c * c) {
+				float f = c / sqrtf(s);
+				for (size_t i = 0; i < n_in; i++)
+					w[i] *= f;
+			}
 		}
-		for (size_t i = 0; i < nb; i++) {
+		// bb, gb, vb are (n_out): no decay, no max-norm on biases
+		for (size_t i = 0; i < n_out; i++) {
 			vb[i] = mu * vb[i] - lr * gb[i];
 			bb[i] += vb[i];
 		}
-		if (t->o.maxnorm > 0.0f)
-			max_norm(w, m->sizes[l + 1], m->sizes[l], t->o.maxnorm);
 	}
 }
 

@@ -117,7 +117,9 @@ int kdm_forward(const kdm_model *m, kdm_ws *ws, const float *X, size_t B,
 
 /* kdm_opts: training options; all zero is plain SGD without dropout. */
 typedef struct kdm_opts {
-	float input_dropout; /* probability of dropping an input, [0, 1) */
+	float input_dropout; /* probability of dropping an input, [0, 1);
+	                      * applied after standardisation, so a dropped
+	                      * feature takes its mean value */
 	float dropout;       /* probability of dropping a hidden unit, [0, 1) */
 	float maxnorm;       /* max L2 norm of each unit's incoming weights,
 	                      * hidden and output layers; 0 = no limit */

@@ -214,7 +214,9 @@ kdm_save(const kdm_model *m, const char *path, kd_err *e)
 		free(tmp);
 		return -1;
 	}
-	/* mkstemp makes the file 0600; give it the mode a plain create would */
+	/* mkstemp makes the file 0600; give it the mode a plain create would.
+	 * umask can only be read by setting it: briefly process-wide, so do
+	 * not save from several threads at once */
 	um = umask(0);
 	umask(um);
 	if (fchmod(fd, 0666 & ~um) < 0)
