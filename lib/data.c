@@ -4,6 +4,7 @@
  * plain files alike, in fixed-size chunks: nothing is read whole into one
  * buffer, and memory grows with the rows kept, not with the file. */
 #include "data.h"
+#include "kds.h"
 
 #include <csv.h>
 #include <dirent.h>
@@ -1067,19 +1068,139 @@ load_idx_checked(const char *images, const char *labels,
 	return 0;
 }
 
-/* ---- HOOK: kd streams as data -----------------------------------------
- * A kd stream (zstd frames, magic 28 B5 2F FD) whose records carry their
- * inputs could be loaded as a data set: x from the inputs, y from the
- * labels, id from the record ids. Not written yet: fill in load_kds (see
- * lib/kds.h); kdd_load already sends such files here. */
+/* ---- kd streams as data ----------------------------------------------- */
+
+int
+kdd_set_names(kdd_set *s, const char *names, size_t len, kd_err *e)
+{
+	char *copy = NULL;
+	if (len) {
+		if (!(copy = malloc(len))) {
+			kd_err_set(e, KD_ENOMEM, "out of memory");
+			return -1;
+		}
+		memcpy(copy, names, len);
+	}
+	free(s->names);
+	s->names = copy;
+	s->names_len = len;
+	return 0;
+}
+
+int
+kdd_stream_load(const char *path, kdd_set *out, float **values,
+                kds_header *hout, kd_err *e)
+{
+	kds_reader *r;
+	const kds_header *h;
+	kds_record rec;
+	size_t cap = 0, n = 0, d, K;
+	float *v = NULL;
+	int got;
+
+	memset(out, 0, sizeof *out);
+	if (values)
+		*values = NULL;
+	if (!(r = kds_open(path, e)))
+		return -1;
+	h = kds_header_of(r);
+	d = h->dim;
+	K = h->k;
+	while ((got = kds_read(r, &rec, e)) == 1) {
+		if (n == cap) {
+			size_t nc = cap ? 2 * cap : 1024;
+			float *nx = d ? realloc(out->x, nc * d * sizeof *nx) : out->x;
+			int32_t *ny = h->has_label ? realloc(out->y, nc * sizeof *ny) : out->y;
+			uint64_t *ni = realloc(out->id, nc * sizeof *ni);
+			float *nv = values ? realloc(v, nc * K * sizeof *nv) : v;
+			if (nx) out->x = nx;
+			if (ny) out->y = ny;
+			if (ni) out->id = ni;
+			if (nv) v = nv;
+			if ((d && !nx) || (h->has_label && !ny) || !ni || (values && !nv)) {
+				kd_err_set(e, KD_ENOMEM, "'%s': out of memory at record %zu",
+				           kds_name(r), n + 1);
+				got = -1;
+				break;
+			}
+			cap = nc;
+		}
+		if (d)
+			memcpy(out->x + n * d, rec.inputs, d * sizeof *out->x);
+		if (h->has_label)
+			out->y[n] = rec.label;
+		out->id[n] = rec.id;
+		if (values)
+			memcpy(v + n * K, rec.values, K * sizeof *v);
+		n++;
+	}
+	if (got == 0 && n == 0) {
+		kd_err_set(e, KD_EFORMAT, "'%s': no records", kds_name(r));
+		got = -1;
+	}
+	if (got == 0 && !out->x && !(out->x = malloc(sizeof *out->x)))
+		got = -1;
+	if (got == 0 && !out->id && !(out->id = malloc(sizeof *out->id)))
+		got = -1;
+	if (got == 0) {
+		out->n = n;
+		out->d = d;
+		out->k = K;
+		out->width = h->width;
+		out->height = h->height;
+		if (h->names_len && kdd_set_names(out, h->names, h->names_len, e))
+			got = -1;
+	}
+	if (got == 0 && hout && kds_header_copy(hout, h, e))
+		got = -1;
+	kds_close(r);
+	if (got != 0) {
+		kdd_free(out);
+		free(v);
+		return -1;
+	}
+	if (values)
+		*values = v;
+	else
+		free(v);
+	return 0;
+}
+
+/* load_kds: a kd stream as a data set for kdd_load: it must carry inputs */
 static int
 load_kds(const char *path, const kdd_load_opts *o, kdd_set *out, kd_err *e)
 {
-	(void)o;
-	memset(out, 0, sizeof *out);
-	kd_err_set(e, KD_EFORMAT, "'%s': kd streams as data are not supported "
-	           "yet", path);
-	return -1;
+	if (kdd_stream_load(path, out, NULL, NULL, e))
+		return -1;
+	if (out->d == 0) {
+		kdd_free(out);
+		kd_err_set(e, KD_EFORMAT, "'%s': the stream carries no inputs "
+		           "(write it with kd-teacher --inputs)", path);
+		return -1;
+	}
+	if (o->csv.unlabelled && out->y) {
+		free(out->y);
+		out->y = NULL;
+	}
+	return 0;
+}
+
+/* Fashion-MNIST's ten classes, in label order */
+static const char fmnist_names[] =
+	"T-shirt/top\0Trouser\0Pullover\0Dress\0Coat\0Sandal\0Shirt\0"
+	"Sneaker\0Bag\0Ankle boot";
+
+/* name_fmnist: Fashion-MNIST files get their class names */
+static int
+name_fmnist(const char *path, kdd_set *out, kd_err *e)
+{
+	if (!strstr(path, "fashion-mnist") || out->k > 10)
+		return 0;
+	if (kdd_set_names(out, fmnist_names, sizeof fmnist_names, e)) {
+		kdd_free(out);
+		return -1;
+	}
+	return 0;
 }
 
 int
@@ -1112,7 +1233,9 @@ kdd_load(const char *spec, const kdd_load_opts *o, kdd_set *out, kd_err *e)
 		}
 		snprintf(ip, sizeof ip, "%s/%s-images-idx3-ubyte.gz", FMNIST_DIR, stem);
 		snprintf(lp, sizeof lp, "%s/%s-labels-idx1-ubyte.gz", FMNIST_DIR, stem);
-		return load_idx_checked(ip, lp, o, out, e);
+		if (load_idx_checked(ip, lp, o, out, e))
+			return -1;
+		return name_fmnist(ip, out, e);
 	}
 	/* standard input and pipes can be read once only: no sniffing */
 	if (strcmp(spec, "-") == 0)
@@ -1137,6 +1260,8 @@ kdd_load(const char *spec, const kdd_load_opts *o, kdd_set *out, kd_err *e)
 		const char *ip = path ? path : spec;
 		labels = o->csv.unlabelled ? NULL : labels_for(ip);
 		rc = load_idx_checked(ip, labels, o, out, e);
+		if (rc == 0)
+			rc = name_fmnist(ip, out, e);
 		free(labels);
 		free(path);
 		return rc;
@@ -1193,6 +1318,7 @@ kdd_free(kdd_set *s)
 	free(s->x);
 	free(s->y);
 	free(s->id);
+	free(s->names);
 	memset(s, 0, sizeof *s);
 }
 
@@ -1222,6 +1348,10 @@ kdd_subset(const kdd_set *in, const uint32_t *idx, size_t n, kdd_set *out,
 	out->k = in->k;
 	out->width = in->width;
 	out->height = in->height;
+	if (in->names_len && kdd_set_names(out, in->names, in->names_len, e)) {
+		kdd_free(out);
+		return -1;
+	}
 	return 0;
 }
 

@@ -38,6 +38,9 @@ typedef struct kdd_set {
 	size_t k;             /* number of classes: max label + 1, or 0 when
 	                         unlabelled (callers may raise it) */
 	size_t width, height; /* image shape when known (28,28 for IDX), else 0 */
+	char *names;          /* k NUL-terminated class names back to back
+	                         (Fashion-MNIST's, or a stream's), or NULL */
+	size_t names_len;     /* bytes in names, 0 when unnamed */
 } kdd_set;
 
 #define KDD_MAX_FIELDS ((size_t)1 << 22) /* most fields in one CSV row */
@@ -68,11 +71,26 @@ typedef struct kdd_load_opts {
  *           replaced by "labels-idx1" (".gz" added or dropped if need be)
  *           when that file exists, else unlabelled
  *   a file starting with the zstd magic 28 B5 2F FD
- *           a kd stream: not supported yet (an error)
+ *           a kd stream whose records carry their inputs (kdd_stream_load)
  *   anything else, and "-" (standard input)
  *           CSV
  * Returns 0, or -1 with e set and out zeroed. */
 int kdd_load(const char *spec, const kdd_load_opts *o, kdd_set *out, kd_err *e);
+
+/* kdd_stream_load: every record of the kd stream path ("-": stdin) as a
+ * data set: x from the records' inputs (d = 0 and x unused when the stream
+ * carries none), y from their labels (NULL when unlabelled), id from their
+ * ids, k, the image shape and class names from the header. With values
+ * not NULL, *values gets the (n,K) class scores (free() it); with h not
+ * NULL, *h gets a copy of the header (kds_header_free() it). Errors name
+ * the stream and record. */
+struct kds_header;
+int kdd_stream_load(const char *path, kdd_set *out, float **values,
+                    struct kds_header *h, kd_err *e);
+
+/* kdd_set_names: give s a copy of k class names (a blob as in kdd_set);
+ * 0 or -1 (out of memory). */
+int kdd_set_names(kdd_set *s, const char *names, size_t len, kd_err *e);
 
 /* kdd_csv_load: load the CSV file path ("-" for standard input, gzip or
  * plain) into out. Returns 0, or -1 with e set and out zeroed. */
