@@ -1,0 +1,200 @@
+/* cli_train.c: the shared command line of the two trainers (cli_train.h). */
+#include "cli_train.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "blas.h"
+#include "cli.h"
+#include "model.h"
+
+const char kdc_train_help[] =
+	"Training options (shared by kd-teacher train and kd-student):\n"
+	"      --hidden W1,W2,...  hidden layer widths (0 or '' for none)\n"
+	"      --epochs N          passes over the training rows\n"
+	"      --batch N           rows per step (default 128)\n"
+	"      --lr X              learning rate of the first epoch\n"
+	"      --lr-end X          learning rate of the last epoch (geometric decay)\n"
+	"      --momentum X        SGD momentum in [0, 1) (default 0.9)\n"
+	"      --input-dropout P   drop each input with probability P\n"
+	"      --dropout P         drop each hidden unit with probability P\n"
+	"      --max-norm C        cap each unit's incoming weight norm at C (0: off)\n"
+	"      --weight-decay X    L2 penalty on the weights\n"
+	"      --jitter N          shift images by up to N pixels at random\n"
+	"      --seed N            seed of every random choice (default 1)\n"
+	"      --val N|FILE        hold out N random rows (default 5000, 0: none),\n"
+	"                          or score on the data in FILE; the epoch with the\n"
+	"                          lowest validation error is the one kept\n"
+	"      --threads N         BLAS threads (default: all cores)\n"
+	"      --standardize, --no-standardize\n"
+	"                          scale each feature by its training mean and\n"
+	"                          deviation (default: on, except for images)\n"
+	"      --label-col N       CSV: column N (from 1) is the label (default last)\n"
+	"      --header            CSV: skip the first line\n"
+	"  -q, --quiet             no progress on stderr\n";
+
+static void
+parse_hidden(kdc_train_cfg *cfg, const char *s)
+{
+	char *copy = strdup(s), *tok, *save = NULL;
+	if (!copy)
+		kdc_die("out of memory");
+	cfg->n_hidden = 0;
+	for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		long long w = kdc_long("--hidden", tok, 0, 1 << 20);
+		if (w == 0 && cfg->n_hidden == 0 && !strtok_r(NULL, ",", &save))
+			break; /* "--hidden 0": no hidden layer */
+		if (w == 0)
+			kdc_usage_error("--hidden: a layer of 0 units");
+		if (cfg->n_hidden == KDM_MAX_LAYERS - 1)
+			kdc_usage_error("--hidden: at most %d hidden layers", KDM_MAX_LAYERS - 1);
+		cfg->hidden[cfg->n_hidden++] = (size_t)w;
+	}
+	free(copy);
+}
+
+void
+kdc_train_defaults(kdc_train_cfg *cfg, const char *hidden)
+{
+	memset(cfg, 0, sizeof *cfg);
+	kdt_opts_init(&cfg->t);
+	cfg->val = "5000";
+	cfg->standardize = -1;
+	parse_hidden(cfg, hidden);
+}
+
+int
+kdc_train_opt(kdc_train_cfg *cfg, int c, const char *a)
+{
+	kdt_opts *t = &cfg->t;
+	switch (c) {
+	case KDC_OPT_HIDDEN: parse_hidden(cfg, a); break;
+	case KDC_OPT_EPOCHS: t->epochs = (size_t)kdc_long("--epochs", a, 1, 100000); break;
+	case KDC_OPT_BATCH: t->batch = (size_t)kdc_long("--batch", a, 1, 1 << 20); break;
+	case KDC_OPT_LR: t->lr = kdc_double("--lr", a, 0, 100, 1); break;
+	case KDC_OPT_LR_END: t->lr_end = kdc_double("--lr-end", a, 0, 100, 1); break;
+	case KDC_OPT_MOMENTUM: t->reg.momentum = (float)kdc_double("--momentum", a, 0, 0.9999, 0); break;
+	case KDC_OPT_IN_DROP: t->reg.input_dropout = (float)kdc_double("--input-dropout", a, 0, 0.95, 0); break;
+	case KDC_OPT_DROP: t->reg.dropout = (float)kdc_double("--dropout", a, 0, 0.95, 0); break;
+	case KDC_OPT_MAXNORM: t->reg.maxnorm = (float)kdc_double("--max-norm", a, 0, 1e6, 0); break;
+	case KDC_OPT_WD: t->reg.weight_decay = (float)kdc_double("--weight-decay", a, 0, 1, 0); break;
+	case KDC_OPT_JITTER: t->jitter = (int)kdc_long("--jitter", a, 0, 64); break;
+	case KDC_OPT_SEED: t->seed = (uint64_t)kdc_long("--seed", a, 0, (1LL << 62)); break;
+	case KDC_OPT_VAL: cfg->val = a; break;
+	case KDC_OPT_THREADS: cfg->threads = (int)kdc_long("--threads", a, 1, 1024); break;
+	case KDC_OPT_STD: cfg->standardize = 1; break;
+	case KDC_OPT_NOSTD: cfg->standardize = 0; break;
+	case KDC_OPT_LABEL_COL: cfg->load.csv.label_col = (size_t)kdc_long("--label-col", a, 1, 1 << 22); break;
+	case KDC_OPT_HEADER: cfg->load.csv.header = 1; break;
+	case 'o': cfg->output = a; break;
+	case 'q': cfg->quiet = 1; break;
+	default: return 0;
+	}
+	return 1;
+}
+
+void
+kdc_train_setup(const kdc_train_cfg *cfg)
+{
+	kdb_set_threads(cfg->threads);
+}
+
+void
+kdc_holdout(const kdc_train_cfg *cfg, const kdd_set *all, const float *targets,
+            size_t K, kdd_set *train, float **ttrain, kdd_set *val, float **tval)
+{
+	const char *s = cfg->val;
+	kd_err e;
+	size_t digits = strspn(s, "0123456789");
+
+	if (*s && !s[digits]) {
+		size_t nval = (size_t)kdc_long("--val", s, 0, 1LL << 40);
+		if (nval >= all->n)
+			kdc_die("--val %zu: the data has only %zu rows", nval, all->n);
+		if (kdt_split(all, targets, K, nval, cfg->t.seed, train, ttrain, val, tval, &e))
+			kdc_fail(&e);
+		return;
+	}
+	/* a validation file: every training row trains */
+	if (kdd_load(s, &cfg->load, val, &e))
+		kdc_fail(&e);
+	if (!val->y)
+		kdc_die("'%s': validation data must be labelled", s);
+	if (val->d != all->d)
+		kdc_die("'%s' has %zu features, the training data %zu", s, val->d, all->d);
+	if (kdt_split(all, targets, K, 0, cfg->t.seed, train, ttrain, &(kdd_set){ 0 }, tval, &e))
+		kdc_fail(&e);
+	if (targets) {
+		free(*tval);
+		*tval = NULL;
+	}
+}
+
+static void
+fmt_time(char *buf, size_t n, double s)
+{
+	if (s < 0 || s > 1e7)
+		snprintf(buf, n, "?");
+	else if (s >= 3600)
+		snprintf(buf, n, "%dh%02dm", (int)(s / 3600), (int)(s / 60) % 60);
+	else if (s >= 60)
+		snprintf(buf, n, "%dm%02ds", (int)(s / 60), (int)s % 60);
+	else
+		snprintf(buf, n, "%ds", (int)s);
+}
+
+void
+kdc_report(const kdt_progress *p, void *ctx)
+{
+	const kdc_train_cfg *cfg = ctx;
+	int tty = isatty(STDERR_FILENO);
+	char eta[32], val[64] = "";
+
+	if (cfg && cfg->quiet)
+		return;
+	if (!p->end_of_epoch && !tty)
+		return;
+	fmt_time(eta, sizeof eta, p->eta_s);
+	if (p->end_of_epoch && p->val_error >= 0)
+		snprintf(val, sizeof val, "  val %s %6.2f%%%s",
+		         p->val_vs_teacher ? "disagree" : "err", 100.0 * p->val_error,
+		         p->best ? " *" : "  ");
+	if (!p->end_of_epoch) {
+		fprintf(stderr, "\r%s: epoch %zu/%zu  %3.0f%%  loss %.4f  %.0f samples/s  %s left   ",
+		        kdc_prog(), p->epoch, p->epochs, 100.0 * (double)p->done / (double)p->total,
+		        p->loss, p->samples_per_s, eta);
+		fflush(stderr);
+		return;
+	}
+	fprintf(stderr, "%s%s: epoch %zu/%zu  loss %.4f%s  lr %.3g  %.0f samples/s  %s left%s\n",
+	        tty ? "\r" : "", kdc_prog(), p->epoch, p->epochs, p->loss, val, p->lr,
+	        p->samples_per_s, eta, tty ? "          " : "");
+}
+
+void
+kdc_train_model(const kdc_train_cfg *cfg, const kdt_data *d, size_t K,
+                const char *names, size_t names_len)
+{
+	const kdd_set *t = d->train;
+	kdm_model *m;
+	kd_err e;
+	int std = cfg->standardize;
+
+	if (!(m = kdm_new(t->d, cfg->hidden, cfg->n_hidden, K, cfg->t.seed, &e)))
+		kdc_fail(&e);
+	/* names that do not fit K classes are dropped, not fatal */
+	if (names_len && kdm_set_names(m, names, names_len, &e))
+		kdc_warn("class names dropped: %s", e.msg);
+	if (std < 0)
+		std = !(t->width && t->height);
+	if (std && kdt_standardize(m, t, &e))
+		kdc_fail(&e);
+	if (kdt_fit(m, d, &cfg->t, kdc_report, (void *)cfg, &e))
+		kdc_fail(&e);
+	if (kdm_save(m, cfg->output, &e))
+		kdc_fail(&e);
+	kdm_free(m);
+}

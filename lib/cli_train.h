@@ -1,0 +1,92 @@
+/* cli_train.h: the command line that kd-teacher train and kd-student
+ * share: the training options, their help text, validation hold-out, and
+ * the progress report on stderr. Like cli.h, this module prints and exits;
+ * the training itself is lib/train.h. */
+#ifndef KD_CLI_TRAIN_H
+#define KD_CLI_TRAIN_H
+
+#include <getopt.h>
+
+#include "data.h"
+#include "mlp.h"
+#include "train.h"
+
+typedef struct kdc_train_cfg {
+	kdt_opts    t;                       /* the training loop's options */
+	size_t      hidden[KDM_MAX_LAYERS];  /* hidden layer widths */
+	size_t      n_hidden;
+	const char *val;        /* "N" rows held out, or a data file */
+	int         threads;    /* BLAS threads, 0 = all cores */
+	int         quiet;      /* no progress */
+	int         standardize;/* 1 on, 0 off, -1 on unless the data are images */
+	kdd_load_opts load;     /* how to read CSV data */
+	const char *output;     /* model file to write */
+} kdc_train_cfg;
+
+/* option codes of the shared options, above any single-letter option */
+enum {
+	KDC_OPT_FIRST = 1000,
+	KDC_OPT_HIDDEN = KDC_OPT_FIRST, KDC_OPT_EPOCHS, KDC_OPT_BATCH, KDC_OPT_LR,
+	KDC_OPT_LR_END, KDC_OPT_MOMENTUM, KDC_OPT_IN_DROP, KDC_OPT_DROP,
+	KDC_OPT_MAXNORM, KDC_OPT_WD, KDC_OPT_JITTER, KDC_OPT_SEED, KDC_OPT_VAL,
+	KDC_OPT_THREADS, KDC_OPT_STD, KDC_OPT_NOSTD, KDC_OPT_LABEL_COL,
+	KDC_OPT_HEADER, KDC_OPT_LAST_KEEP, KDC_OPT_LAST
+};
+
+/* KDC_TRAIN_LONGOPTS: the shared entries of a struct option table */
+#define KDC_TRAIN_LONGOPTS \
+	{ "hidden", required_argument, NULL, KDC_OPT_HIDDEN }, \
+	{ "epochs", required_argument, NULL, KDC_OPT_EPOCHS }, \
+	{ "batch", required_argument, NULL, KDC_OPT_BATCH }, \
+	{ "lr", required_argument, NULL, KDC_OPT_LR }, \
+	{ "lr-end", required_argument, NULL, KDC_OPT_LR_END }, \
+	{ "momentum", required_argument, NULL, KDC_OPT_MOMENTUM }, \
+	{ "input-dropout", required_argument, NULL, KDC_OPT_IN_DROP }, \
+	{ "dropout", required_argument, NULL, KDC_OPT_DROP }, \
+	{ "max-norm", required_argument, NULL, KDC_OPT_MAXNORM }, \
+	{ "weight-decay", required_argument, NULL, KDC_OPT_WD }, \
+	{ "jitter", required_argument, NULL, KDC_OPT_JITTER }, \
+	{ "seed", required_argument, NULL, KDC_OPT_SEED }, \
+	{ "val", required_argument, NULL, KDC_OPT_VAL }, \
+	{ "threads", required_argument, NULL, KDC_OPT_THREADS }, \
+	{ "standardize", no_argument, NULL, KDC_OPT_STD }, \
+	{ "no-standardize", no_argument, NULL, KDC_OPT_NOSTD }, \
+	{ "label-col", required_argument, NULL, KDC_OPT_LABEL_COL }, \
+	{ "header", no_argument, NULL, KDC_OPT_HEADER }, \
+	{ "output", required_argument, NULL, 'o' }, \
+	{ "quiet", no_argument, NULL, 'q' }
+
+/* kdc_train_help: the shared options' help, to print after a tool's own */
+extern const char kdc_train_help[];
+
+/* kdc_train_defaults: cfg = the training defaults plus these hidden
+ * widths (a comma list like "1200,1200"). */
+void kdc_train_defaults(kdc_train_cfg *cfg, const char *hidden);
+
+/* kdc_train_opt: apply option c (with its argument) to cfg; 1 when it
+ * was a shared option, 0 otherwise; bad values exit 2. */
+int kdc_train_opt(kdc_train_cfg *cfg, int c, const char *arg);
+
+/* kdc_train_setup: after option parsing: BLAS threads. */
+void kdc_train_setup(const kdc_train_cfg *cfg);
+
+/* kdc_holdout: split all into *train and *val as cfg->val says (a row
+ * count, or a file to load), with targets (all->n, K) split alike when
+ * given. Exits 1 with a message on failure. */
+void kdc_holdout(const kdc_train_cfg *cfg, const kdd_set *all,
+                 const float *targets, size_t K, kdd_set *train,
+                 float **ttrain, kdd_set *val, float **tval);
+
+/* kdc_report: a kdt_report_fn printing progress to stderr: a live line
+ * when stderr is a terminal, a plain line per epoch otherwise; ctx is the
+ * kdc_train_cfg (quiet: nothing). */
+void kdc_report(const kdt_progress *p, void *ctx);
+
+/* kdc_train_model: the shared end of both trainers: make the model (D
+ * inputs, K classes, cfg's hidden widths and seed, class names and
+ * standardisation from train), fit it, save it to cfg->output. Exits 1
+ * with a message on failure. */
+void kdc_train_model(const kdc_train_cfg *cfg, const kdt_data *d, size_t K,
+                     const char *names, size_t names_len);
+
+#endif

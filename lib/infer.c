@@ -1,0 +1,123 @@
+/* infer.c: model inference to a kd stream (see infer.h). */
+#include "infer.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kds.h"
+#include "mlp.h"
+#include "model.h"
+#include "out.h"
+#include "prob.h"
+
+#define BATCH 256
+
+void
+kdi_opts_init(kdi_opts *o)
+{
+	memset(o, 0, sizeof *o);
+}
+
+/* all_bytes: 1 when every value of x is b/255 for a byte b */
+static int
+all_bytes(const float *x, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		float s = x[i] * 255.0f;
+		if (!(s >= 0.0f && s <= 255.0f) || (float)lrintf(s) / 255.0f != x[i])
+			return 0;
+	}
+	return 1;
+}
+
+int
+kdi_run(const char *model_path, const char *data, const char *out_path,
+        const kdi_opts *o, kd_err *e)
+{
+	kdm_model *m = NULL;
+	kdm_ws *ws = NULL;
+	kdd_set s;
+	kds_header h;
+	kds_writer *w = NULL;
+	kdo_file out = { 0 };
+	float *logits = NULL;
+	int rc = -1, opened = 0;
+
+	memset(&s, 0, sizeof s);
+	if (!(m = kdm_load(model_path, e)))
+		return -1;
+	if (kdd_load(data, &o->load, &s, e))
+		goto done;
+	if (s.d != m->D) {
+		kd_err_set(e, KD_EMISMATCH, "'%s' has %zu features, model '%s' takes %zu",
+		           data, s.d, model_path, m->D);
+		goto done;
+	}
+	kds_header_init(&h, (uint32_t)m->K, KDP_LOGITS);
+	h.has_label = s.y && !o->no_label;
+	if (h.has_label)
+		for (size_t i = 0; i < s.n; i++)
+			if ((size_t)s.y[i] >= m->K) {
+				kd_err_set(e, KD_ERANGE, "'%s': row %llu has label %ld, model '%s' has %zu classes",
+				           data, (unsigned long long)s.id[i], (long)s.y[i], model_path, m->K);
+				goto done;
+			}
+	if (o->inputs) {
+		h.dim = (uint32_t)s.d;
+		h.input_type = all_bytes(s.x, s.n * s.d) ? KDS_IN_U8 : KDS_IN_F32;
+		if (s.width * s.height == s.d) {
+			h.width = (uint32_t)s.width;
+			h.height = (uint32_t)s.height;
+		}
+	}
+	if (m->names_len) {
+		h.names = m->names;
+		h.names_len = (uint32_t)m->names_len;
+	} else if (s.names_len) {
+		kd_err ignore;
+		h.names = s.names;
+		h.names_len = (uint32_t)s.names_len;
+		if (kds_header_check(&h, &ignore)) { /* names not for K classes */
+			h.names = NULL;
+			h.names_len = 0;
+		}
+	}
+	ws = kdm_ws_new(m, BATCH);
+	logits = malloc(BATCH * m->K * sizeof *logits);
+	if (!ws || !logits) {
+		kd_err_set(e, KD_ENOMEM, "out of memory");
+		goto done;
+	}
+	if (kdo_open(&out, out_path, 1, e))
+		goto done;
+	opened = 1;
+	if (!(w = kds_create(out.fp, out.name, &h, e)))
+		goto done;
+	for (size_t i = 0; i < s.n; i += BATCH) {
+		size_t B = s.n - i < BATCH ? s.n - i : BATCH;
+		kdm_forward(m, ws, s.x + i * s.d, B, logits);
+		for (size_t b = 0; b < B; b++) {
+			kds_record r;
+			r.id = s.id[i + b];
+			r.label = h.has_label ? s.y[i + b] : -1;
+			r.values = logits + b * m->K;
+			r.inputs = s.x + (i + b) * s.d;
+			if (kds_write(w, &r, e))
+				goto done;
+		}
+	}
+	if (kds_finish(w, e) || kdo_commit(&out, e))
+		goto done;
+	opened = 0;
+	rc = 0;
+done:
+	if (opened)
+		kdo_abort(&out);
+	kds_writer_free(w);
+	kdm_ws_free(ws);
+	kdm_free(m);
+	kdd_free(&s);
+	free(logits);
+	return rc;
+}

@@ -1,0 +1,26 @@
+/* infer.h: run a trained model over a data set and write its logits as a
+ * kd stream (the work behind kd-teacher -m). */
+#ifndef KD_INFER_H
+#define KD_INFER_H
+
+#include "data.h"
+#include "kd_err.h"
+
+typedef struct kdi_opts {
+	int           inputs;   /* carry each row's inputs in the stream */
+	int           no_label; /* leave the labels out even when DATA has them */
+	kdd_load_opts load;     /* how to read DATA */
+} kdi_opts;
+
+/* kdi_opts_init: no inputs, labels when the data has them. */
+void kdi_opts_init(kdi_opts *o);
+
+/* kdi_run: load the model at model_path and the data spec (see kdd_load),
+ * and write one record per row to out_path (NULL or "-": stdout, refused
+ * when a terminal; else atomically): row id, label, the K logits at T=1,
+ * inputs as asked (as bytes/255 when every input is one, else float32).
+ * Class names come from the model, else from the data. 0 or -1. */
+int kdi_run(const char *model_path, const char *data, const char *out_path,
+            const kdi_opts *o, kd_err *e);
+
+#endif

@@ -1,0 +1,112 @@
+/* student.c: the student's training material (see student.h). */
+#include "student.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kds.h"
+#include "prob.h"
+#include "train.h"
+
+/* attach_data: take the inputs (and labels, when the stream has none)
+ * of data set spec for the rows of set, matched by id and count */
+static int
+attach_data(kdd_set *set, const char *stream, const char *spec,
+            const kdd_load_opts *lo, kd_err *e)
+{
+	kdd_set d;
+
+	if (kdd_load(spec, lo, &d, e))
+		return -1;
+	for (size_t i = 0; i < set->n && i < d.n; i++)
+		if (set->id[i] != d.id[i]) {
+			kd_err_set(e, KD_EMISMATCH, "'%s': record %zu has row id %llu, but row %zu of '%s' has id %llu",
+			           stream, i + 1, (unsigned long long)set->id[i], i + 1, spec,
+			           (unsigned long long)d.id[i]);
+			goto fail;
+		}
+	if (set->n != d.n) {
+		kd_err_set(e, KD_EMISMATCH, "'%s' has %zu records, '%s' has %zu rows (first unmatched: row %zu)",
+		           stream, set->n, spec, d.n, (set->n < d.n ? set->n : d.n) + 1);
+		goto fail;
+	}
+	if (set->d && set->d != d.d) {
+		kd_err_set(e, KD_EMISMATCH, "the stream's inputs have %zu features, '%s' has %zu",
+		           set->d, spec, d.d);
+		goto fail;
+	}
+	free(set->x);
+	set->x = d.x;
+	set->d = d.d;
+	set->width = d.width;
+	set->height = d.height;
+	d.x = NULL;
+	if (!set->y && d.y) {
+		set->y = d.y;
+		d.y = NULL;
+	}
+	if (!set->names_len && d.names_len) {
+		set->names = d.names;
+		set->names_len = d.names_len;
+		d.names = NULL;
+		d.names_len = 0;
+	}
+	kdd_free(&d);
+	return 0;
+fail:
+	kdd_free(&d);
+	return -1;
+}
+
+int
+kdst_load(const kdst_in *in, int loss, const kdd_load_opts *lo,
+          kdd_set *set, float **targets, size_t *K, double *T, kd_err *e)
+{
+	kds_header h;
+	float *v = NULL;
+	const char *name = (!in->targets || !strcmp(in->targets, "-")) ? "stdin" : in->targets;
+
+	*targets = NULL;
+	if (kdd_stream_load(in->targets, set, &v, &h, e))
+		return -1;
+	*K = h.k;
+	if (in->data) {
+		if (attach_data(set, name, in->data, lo, e))
+			goto fail;
+	} else if (set->d == 0) {
+		kd_err_set(e, KD_EUSAGE, "'%s': the stream carries no inputs: give the data "
+		           "(kd-student ... DATA) or write the stream with kd-teacher --inputs", name);
+		goto fail;
+	}
+	if (loss == KDT_MSE) {
+		if (h.kind != KDP_LOGITS) {
+			kd_err_set(e, KD_EUSAGE, "'%s': --loss mse-logits needs a logits stream, this one holds %s",
+			           name, kdp_kind_name(h.kind));
+			goto fail;
+		}
+		*T = 1.0;
+	} else {
+		/* targets as probabilities at the stream's temperature, or
+		 * a logits stream softened at soften_T */
+		double t = 1.0;
+		if (h.kind == KDP_LOGITS && in->soften_T > 0)
+			t = in->soften_T;
+		else if (h.kind != KDP_LOGITS && in->soften_T > 0 && in->soften_T != h.temp) {
+			kd_err_set(e, KD_EUSAGE, "'%s' is already at temperature %g; -T %g applies to logits streams",
+			           name, h.temp, in->soften_T);
+			goto fail;
+		}
+		for (size_t i = 0; i < set->n; i++)
+			kdp_soften(h.kind, v + i * h.k, h.k, t, 0, v + i * h.k);
+		*T = h.kind == KDP_LOGITS ? h.temp * t : h.temp;
+	}
+	*targets = v;
+	kds_header_free(&h);
+	return 0;
+fail:
+	free(v);
+	kds_header_free(&h);
+	kdd_free(set);
+	return -1;
+}

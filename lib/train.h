@@ -1,0 +1,100 @@
+/* train.h: the training loop shared by kd-teacher and kd-student.
+ *
+ * Minibatch SGD with momentum over a data set held in memory, with an
+ * exponentially decaying learning rate, the regularisers of mlp.h
+ * (dropout, max-norm, weight decay), random image shifts (jitter), and one
+ * of three objectives: cross-entropy with hard labels, distillation (soft
+ * targets at T, scaled by T^2, optionally mixed with hard labels), or
+ * regression on the teacher's logits. After every epoch the model is
+ * scored on a validation set; the parameters of the best epoch are kept.
+ * A loss that turns non-finite or explodes stops training with an error
+ * that says so. The library never prints: progress goes to a callback. */
+#ifndef KD_TRAIN_H
+#define KD_TRAIN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "data.h"
+#include "kd_err.h"
+#include "mlp.h"
+
+enum kdt_loss {
+	KDT_HARD = 0,    /* cross-entropy with the labels */
+	KDT_DISTILL = 1, /* alpha * T^2 * CE(targets, softmax(z/T)) + (1-alpha) * CE(labels) */
+	KDT_MSE = 2      /* 0.5 * |z - target logits|^2 (Ba & Caruana 2014) */
+};
+
+typedef struct kdt_opts {
+	size_t   epochs;     /* passes over the training rows */
+	size_t   batch;      /* rows per step */
+	double   lr;         /* learning rate of the first epoch */
+	double   lr_end;     /* learning rate of the last epoch (geometric decay) */
+	kdm_opts reg;        /* momentum, dropout, max-norm, weight decay */
+	int      jitter;     /* largest random shift in pixels (needs image shape) */
+	uint64_t seed;       /* shuffles, dropout masks and shifts */
+	int      loss;       /* enum kdt_loss */
+	double   T;          /* temperature of the soft targets (KDT_DISTILL) */
+	double   alpha;      /* weight of the soft loss (KDT_DISTILL), [0,1] */
+	int      keep_best;  /* restore the parameters of the best validation epoch */
+} kdt_opts;
+
+/* kdt_opts_init: sensible defaults: 30 epochs, batch 128, lr 0.05 to
+ * 0.0005, momentum 0.9, no regularisation, hard labels, keep_best. */
+void kdt_opts_init(kdt_opts *o);
+
+/* what the callback is told, during and after each epoch */
+typedef struct kdt_progress {
+	size_t epoch, epochs;  /* current epoch, from 1, and the total */
+	size_t done, total;    /* training rows done in this epoch, and in one */
+	double loss;           /* mean training loss so far in this epoch */
+	double lr;             /* learning rate of this epoch */
+	double samples_per_s;  /* training speed this epoch */
+	double eta_s;          /* estimated seconds left for the whole run */
+	int    end_of_epoch;   /* 1: the epoch is over and val_* are set */
+	double val_error;      /* validation error rate, or -1 without one */
+	size_t val_n;          /* validation rows */
+	int    best;           /* 1: this epoch is the best so far */
+	int    val_vs_teacher; /* 1: val_error is disagreement with the targets' argmax */
+} kdt_progress;
+
+typedef void (*kdt_report_fn)(const kdt_progress *p, void *ctx);
+
+/* the training material: rows x (and labels y, when used) of train, and
+ * for KDT_DISTILL / KDT_MSE the targets (n,K) row-aligned with train:
+ * probabilities at T, or logits. val may be NULL or empty; val_targets
+ * (val->n, K) are used when val has no labels. */
+typedef struct kdt_data {
+	const kdd_set *train;
+	const float   *targets;
+	const kdd_set *val;
+	const float   *val_targets;
+} kdt_data;
+
+/* kdt_fit: train m in place. Calls report (when not NULL) every few
+ * hundred rows and at the end of each epoch. 0, or -1 with e set: bad
+ * options or data, out of memory, or divergence ("training diverged in
+ * epoch 3: the loss became nan; try a smaller --lr (now 0.05)"). */
+int kdt_fit(kdm_model *m, const kdt_data *d, const kdt_opts *o,
+            kdt_report_fn report, void *ctx, kd_err *e);
+
+/* kdt_error_rate: the fraction of rows of s that m classifies wrongly:
+ * against s's labels, or against the argmax of targets (n,K) when s has
+ * no labels. -1 with e set on failure. */
+double kdt_error_rate(const kdm_model *m, const kdd_set *s,
+                      const float *targets, kd_err *e);
+
+/* kdt_standardize: set m's standardisation to the mean and standard
+ * deviation of each feature over s. 0 or -1. */
+int kdt_standardize(kdm_model *m, const kdd_set *s, kd_err *e);
+
+
+/* kdt_split: hold out nval rows of s (a random choice drawn from seed,
+ * each part kept in file order) as *va, the rest as *tr; with targets
+ * (s->n, K) not NULL, *ttr and *tva get the matching rows (free() them).
+ * nval 0 gives an empty *va. 0, or -1 with e set (nval >= s->n). */
+int kdt_split(const kdd_set *s, const float *targets, size_t K, size_t nval,
+              uint64_t seed, kdd_set *tr, float **ttr, kdd_set *va,
+              float **tva, kd_err *e);
+
+#endif

@@ -1,0 +1,122 @@
+/* kd-student: train a small model on the soft targets of a kd stream. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "cli_train.h"
+#include "kd_err.h"
+#include "student.h"
+
+static void
+usage(void)
+{
+	printf("Usage: kd-student -o MODEL [options] [DATA] < TARGETS\n"
+	       "Train a (small) model on the targets of a kd stream read from stdin.\n"
+	       "\n"
+	       "The default loss is the cross-entropy between the stream's probabilities\n"
+	       "at its temperature T and the student's softmax(z/T), scaled by T^2\n"
+	       "(Hinton et al. 2015); with --alpha A below 1 it is mixed with the\n"
+	       "cross-entropy against the hard labels at T=1: A*soft + (1-A)*hard.\n"
+	       "A logits stream is softened at -T first. --loss mse-logits regresses the\n"
+	       "teacher's logits instead (Ba & Caruana 2014). The trained student runs\n"
+	       "at T=1. The inputs come from the stream (kd-teacher --inputs), or from\n"
+	       "DATA, whose rows must match the stream's row ids one for one.\n"
+	       "\n"
+	       "Options:\n"
+	       "  -o, --output MODEL   the model file to write (atomically; required)\n"
+	       "  -T, --temperature T  soften a logits stream at T (default: the\n"
+	       "                       stream's own temperature)\n"
+	       "      --alpha A        weight of the soft loss, in [0, 1] (default 1)\n"
+	       "      --loss L         soft (default) or mse-logits\n"
+	       "      --targets FILE   read the target stream from FILE, not stdin\n"
+	       "  -h, --help           show this help and exit\n"
+	       "  -V, --version        show the version and exit\n"
+	       "\n"
+	       "Defaults: --hidden 800,800, no dropout, --epochs 30, --lr 0.02 to 0.0002.\n"
+	       "\n%s"
+	       "\n"
+	       "Example:\n"
+	       "  kd-teacher -m teacher.kdm --inputs train.csv | kd-soften -T 8 | kd-student -o student.kdm\n",
+	       kdc_train_help);
+}
+
+enum { O_ALPHA = 2000, O_LOSS, O_TARGETS };
+
+static const struct option longopts[] = {
+	KDC_TRAIN_LONGOPTS,
+	{ "temperature", required_argument, NULL, 'T' },
+	{ "alpha", required_argument, NULL, O_ALPHA },
+	{ "loss", required_argument, NULL, O_LOSS },
+	{ "targets", required_argument, NULL, O_TARGETS },
+	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, 'V' },
+	{ NULL, 0, NULL, 0 }
+};
+
+int
+main(int argc, char **argv)
+{
+	kdc_train_cfg cfg;
+	kdst_in in;
+	kdd_set all, tr, va;
+	float *targets, *ttr, *tva;
+	size_t K;
+	kdt_data d;
+	kd_err e;
+	int c;
+
+	kdc_init(argv[0]);
+	kdc_train_defaults(&cfg, "800,800");
+	cfg.t.loss = KDT_DISTILL;
+	cfg.t.lr = 0.02;
+	cfg.t.lr_end = 0.0002;
+	memset(&in, 0, sizeof in);
+	in.targets = "-";
+	while ((c = getopt_long(argc, argv, "o:T:qhV", longopts, NULL)) != -1) {
+		if (kdc_train_opt(&cfg, c, optarg))
+			continue;
+		switch (c) {
+		case 'T': in.soften_T = kdc_double("-T", optarg, 0, 1e6, 1); break;
+		case O_ALPHA: cfg.t.alpha = kdc_double("--alpha", optarg, 0, 1, 0); break;
+		case O_LOSS:
+			if (!strcmp(optarg, "soft"))
+				cfg.t.loss = KDT_DISTILL;
+			else if (!strcmp(optarg, "mse-logits"))
+				cfg.t.loss = KDT_MSE;
+			else
+				kdc_usage_error("--loss: '%s' is not soft or mse-logits", optarg);
+			break;
+		case O_TARGETS: in.targets = optarg; break;
+		case 'h': usage(); kdc_close_stdout(); return 0;
+		case 'V': kdc_version();
+		default: kdc_usage_error("unknown option");
+		}
+	}
+	if (argc - optind > 1)
+		kdc_usage_error("one DATA argument at most");
+	if (!cfg.output)
+		kdc_usage_error("kd-student needs -o MODEL");
+	in.data = optind < argc ? argv[optind] : NULL;
+	kdc_train_setup(&cfg);
+	if (kdst_load(&in, cfg.t.loss, &cfg.load, &all, &targets, &K, &cfg.t.T, &e))
+		kdc_fail(&e);
+	if (cfg.t.alpha < 1.0 && cfg.t.loss == KDT_DISTILL && !all.y)
+		kdc_die("--alpha %g mixes in hard labels, and neither the stream nor the data has any",
+		        cfg.t.alpha);
+	kdc_holdout(&cfg, &all, targets, K, &tr, &ttr, &va, &tva);
+	memset(&d, 0, sizeof d);
+	d.train = &tr;
+	d.targets = ttr;
+	d.val = &va;
+	d.val_targets = tva;
+	kdc_train_model(&cfg, &d, K, all.names, all.names_len);
+	kdd_free(&all);
+	kdd_free(&tr);
+	kdd_free(&va);
+	free(targets);
+	free(ttr);
+	free(tva);
+	return 0;
+}

@@ -1,0 +1,130 @@
+/* kd-teacher: train the cumbersome model, or run any trained model over a
+ * data set and write its logits as a kd stream. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "cli_train.h"
+#include "infer.h"
+
+static void
+usage(void)
+{
+	printf("Usage: kd-teacher train -o MODEL [options] DATA\n"
+	       "       kd-teacher -m MODEL [--inputs] [-o FILE] DATA\n"
+	       "Train a (big, regularised) model on labelled data, or run a trained model\n"
+	       "over a data set and write its logits as a kd stream.\n"
+	       "\n"
+	       "DATA is a CSV file (numbers, the label last unless --label-col; gzip read\n"
+	       "directly), Fashion-MNIST IDX files (fashion-mnist:train, fashion-mnist:test,\n"
+	       "or a *-images-idx3-ubyte.gz path), or a kd stream that carries inputs.\n"
+	       "\n"
+	       "kd-teacher train writes the model to MODEL (atomically). Defaults are the\n"
+	       "teacher of Hinton et al. (2015): --hidden 1200,1200 --input-dropout 0.2\n"
+	       "--dropout 0.5 --max-norm 3.5, and --jitter 2 for 28x28 images.\n"
+	       "\n"
+	       "kd-teacher -m writes one record per row of DATA to stdout (or -o FILE):\n"
+	       "the row id, the label when DATA has labels, the model's K logits (T=1)\n"
+	       "and, with --inputs, the row's inputs, so that a student can train from\n"
+	       "the stream alone. Any trained model can be run this way.\n"
+	       "\n"
+	       "Options of -m:\n"
+	       "  -m, --model MODEL    the model to run\n"
+	       "      --inputs         carry the inputs in the stream\n"
+	       "      --no-label       do not carry labels (an unlabelled transfer set)\n"
+	       "  -o, --output FILE    write to FILE (atomically) instead of stdout\n"
+	       "      --threads N      BLAS threads (default: all cores)\n"
+	       "      --label-col N, --header   as below, for CSV\n"
+	       "  -h, --help           show this help and exit\n"
+	       "  -V, --version        show the version and exit\n"
+	       "\n%s"
+	       "\n"
+	       "Examples:\n"
+	       "  kd-teacher train -o teacher.kdm --epochs 60 fashion-mnist:train\n"
+	       "  kd-teacher -m teacher.kdm --inputs train.csv | kd-soften -T 8 | kd-student -o s.kdm\n",
+	       kdc_train_help);
+}
+
+enum { O_INPUTS = 2000, O_NOLABEL };
+
+static const struct option longopts[] = {
+	KDC_TRAIN_LONGOPTS,
+	{ "model", required_argument, NULL, 'm' },
+	{ "inputs", no_argument, NULL, O_INPUTS },
+	{ "no-label", no_argument, NULL, O_NOLABEL },
+	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, 'V' },
+	{ NULL, 0, NULL, 0 }
+};
+
+int
+main(int argc, char **argv)
+{
+	kdc_train_cfg cfg;
+	kdi_opts run;
+	const char *model = NULL;
+	int c, train = 0;
+	kd_err e;
+
+	kdc_init(argv[0]);
+	kdc_train_defaults(&cfg, "1200,1200");
+	cfg.t.reg.input_dropout = 0.2f;
+	cfg.t.reg.dropout = 0.5f;
+	cfg.t.reg.maxnorm = 3.5f;
+	cfg.t.jitter = -1; /* 2 for 28x28 images, else 0 */
+	kdi_opts_init(&run);
+	if (argc > 1 && !strcmp(argv[1], "train")) {
+		train = 1;
+		argv++;
+		argc--;
+	}
+	while ((c = getopt_long(argc, argv, "m:o:qhV", longopts, NULL)) != -1) {
+		if (kdc_train_opt(&cfg, c, optarg))
+			continue;
+		switch (c) {
+		case 'm': model = optarg; break;
+		case O_INPUTS: run.inputs = 1; break;
+		case O_NOLABEL: run.no_label = 1; break;
+		case 'h': usage(); kdc_close_stdout(); return 0;
+		case 'V': kdc_version();
+		default: kdc_usage_error("unknown option");
+		}
+	}
+	if (argc - optind != 1)
+		kdc_usage_error("one DATA argument expected");
+	kdc_train_setup(&cfg);
+
+	if (!train) {
+		if (!model)
+			kdc_usage_error("say 'kd-teacher train' to train, or -m MODEL to run a model");
+		run.load = cfg.load;
+		if (kdi_run(model, argv[optind], cfg.output, &run, &e))
+			kdc_fail(&e);
+		return 0;
+	}
+	if (model)
+		kdc_usage_error("-m runs a model; kd-teacher train makes one");
+	if (!cfg.output)
+		kdc_usage_error("kd-teacher train needs -o MODEL");
+	{
+		kdd_set all, tr, va;
+		kdt_data d;
+		if (kdd_load(argv[optind], &cfg.load, &all, &e))
+			kdc_fail(&e);
+		if (!all.y)
+			kdc_die("'%s': a teacher needs labelled data", argv[optind]);
+		if (cfg.t.jitter < 0)
+			cfg.t.jitter = (all.width == 28 && all.height == 28) ? 2 : 0;
+		kdc_holdout(&cfg, &all, NULL, 0, &tr, NULL, &va, NULL);
+		memset(&d, 0, sizeof d);
+		d.train = &tr;
+		d.val = &va;
+		kdc_train_model(&cfg, &d, all.k > va.k ? all.k : va.k, all.names, all.names_len);
+		kdd_free(&all);
+		kdd_free(&tr);
+		kdd_free(&va);
+	}
+	return 0;
+}
