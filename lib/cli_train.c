@@ -25,7 +25,8 @@ const char kdc_train_help[] =
 	"      --weight-decay X    L2 penalty on the weights\n"
 	"      --jitter N          shift images by up to N pixels at random\n"
 	"      --seed N            seed of every random choice (default 1)\n"
-	"      --val N|FILE        hold out N random rows (default 5000, 0: none),\n"
+	"      --val N|FILE        hold out N random rows (default 5000, or a tenth\n"
+	"                          of the rows when there are under 50000; 0: none),\n"
 	"                          or score on the data in FILE; the epoch with the\n"
 	"                          lowest validation error is the one kept\n"
 	"      --threads N         BLAS threads (default: all cores)\n"
@@ -61,7 +62,7 @@ kdc_train_defaults(kdc_train_cfg *cfg, const char *hidden)
 {
 	memset(cfg, 0, sizeof *cfg);
 	kdt_opts_init(&cfg->t);
-	cfg->val = "5000";
+	cfg->val = NULL; /* 5000 rows, or a tenth of fewer than 50000 */
 	cfg->standardize = -1;
 	parse_hidden(cfg, hidden);
 }
@@ -106,9 +107,16 @@ void
 kdc_holdout(const kdc_train_cfg *cfg, const kdd_set *all, const float *targets,
             size_t K, kdd_set *train, float **ttrain, kdd_set *val, float **tval)
 {
+	char dflt[32];
 	const char *s = cfg->val;
 	kd_err e;
-	size_t digits = strspn(s, "0123456789");
+	size_t digits;
+
+	if (!s) {
+		snprintf(dflt, sizeof dflt, "%zu", all->n >= 50000 ? (size_t)5000 : all->n / 10);
+		s = dflt;
+	}
+	digits = strspn(s, "0123456789");
 
 	if (*s && !s[digits]) {
 		size_t nval = (size_t)kdc_long("--val", s, 0, 1LL << 40);

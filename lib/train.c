@@ -223,8 +223,9 @@ kdt_fit(kdm_model *m, const kdt_data *d, const kdt_opts *o,
 				loss = kdl_hard_ce(logits, y, bn, K, dl);
 			}
 			if (!isfinite(loss)) {
-				kd_err_set(e, KD_ERANGE, "training diverged in epoch %zu: the loss became %g; "
-				           "try a smaller --lr (now %g)", ep + 1, loss, o->lr);
+				kd_err_set(e, KD_ERANGE, "training diverged in epoch %zu: the loss became %s; "
+				           "try a smaller --lr (now %g)", ep + 1,
+				           isnan(loss) ? "nan" : "infinite", o->lr);
 				goto done;
 			}
 			kdm_train_backward(tr, dl);
