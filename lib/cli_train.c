@@ -35,6 +35,7 @@ const char kdc_train_help[] =
 	"                          deviation (default: on, except for images)\n"
 	"      --label-col N       CSV: column N (from 1) is the label (default last)\n"
 	"      --header            CSV: skip the first line\n"
+	"      --rows N            use only the first N rows of the data\n"
 	"  -q, --quiet             no progress on stderr\n";
 
 static void
@@ -90,6 +91,7 @@ kdc_train_opt(kdc_train_cfg *cfg, int c, const char *a)
 	case KDC_OPT_NOSTD: cfg->standardize = 0; break;
 	case KDC_OPT_LABEL_COL: cfg->load.csv.label_col = (size_t)kdc_long("--label-col", a, 1, 1 << 22); break;
 	case KDC_OPT_HEADER: cfg->load.csv.header = 1; break;
+	case KDC_OPT_ROWS: cfg->load.max_rows = (size_t)kdc_long("--rows", a, 1, 1LL << 40); break;
 	case 'o': cfg->output = a; break;
 	case 'q': cfg->quiet = 1; break;
 	default: return 0;

@@ -1203,8 +1203,31 @@ name_fmnist(const char *path, kdd_set *out, kd_err *e)
 	return 0;
 }
 
+static int load_any(const char *spec, const kdd_load_opts *o, kdd_set *out,
+                    kd_err *e);
+
 int
 kdd_load(const char *spec, const kdd_load_opts *o, kdd_set *out, kd_err *e)
+{
+	if (load_any(spec, o, out, e))
+		return -1;
+	if (o && o->max_rows && out->n > o->max_rows) {
+		/* the first rows only: the arrays keep their size, n shrinks */
+		out->n = o->max_rows;
+		if (out->y) {
+			int32_t mx = -1;
+			for (size_t i = 0; i < out->n; i++)
+				if (out->y[i] > mx)
+					mx = out->y[i];
+			if ((size_t)(mx + 1) < out->k && !out->names)
+				out->k = (size_t)(mx + 1);
+		}
+	}
+	return 0;
+}
+
+static int
+load_any(const char *spec, const kdd_load_opts *o, kdd_set *out, kd_err *e)
 {
 	static const kdd_load_opts defaults;
 	static const unsigned char idx3[4] = { 0x00, 0x00, 0x08, 0x03 };

@@ -59,6 +59,7 @@ typedef struct kdd_csv_opts {
 typedef struct kdd_load_opts {
 	kdd_csv_opts csv; /* for CSV; csv.unlabelled and csv.max_k apply to
 	                     IDX too (unlabelled: the labels file is not read) */
+	size_t max_rows;  /* keep only the first max_rows rows; 0 = all */
 } kdd_load_opts;
 
 /* kdd_load: load spec into out, choosing the reader by content:

@@ -36,7 +36,7 @@ usage(void)
 	       "      --no-label       do not carry labels (an unlabelled transfer set)\n"
 	       "  -o, --output FILE    write to FILE (atomically) instead of stdout\n"
 	       "      --threads N      BLAS threads (default: all cores)\n"
-	       "      --label-col N, --header   as below, for CSV\n"
+	       "      --label-col N, --header, --rows N   as below\n"
 	       "  -h, --help           show this help and exit\n"
 	       "  -V, --version        show the version and exit\n"
 	       "\n%s"

@@ -590,7 +590,7 @@ test_idx_roundtrip(void)
 	check_tiny(&s, 1);
 	kdd_free(&s);
 	{
-		kdd_load_opts o = { { 0, 1, 0, 0 } }; /* unlabelled */
+		kdd_load_opts o = { { 0, 1, 0, 0 }, 0 }; /* unlabelled */
 		KT_CHECK(kdd_load(ip, &o, &s, &e) == 0);
 		check_tiny(&s, 0);
 		kdd_free(&s);
@@ -719,7 +719,7 @@ test_load_dispatch(void)
 	kdd_free(&s);
 	p = puts_file("short.csv", "1");
 	{
-		kdd_load_opts o = { { 0, 1, 0, 0 } };
+		kdd_load_opts o = { { 0, 1, 0, 0 }, 0 };
 		KT_CHECK(kdd_load(p, &o, &s, &e) == 0);
 		KT_CHECK(s.n == 1 && s.d == 1 && s.x[0] == 1);
 		kdd_free(&s);
