@@ -113,7 +113,7 @@ install: all
 	for t in $(TOOLS); do \
 	  n=$$(basename $$t); \
 	  install -m 755 $$t $(DESTDIR)$(PREFIX)/bin/$$n || exit 1; \
-	  help2man --no-info --no-discard-stderr -N -n "$$($$t --help | sed -n 2p)" $$t \
+	  help2man --no-info --no-discard-stderr -N -n "$$($$t --help | awk 'NR > 1 && !/^ / { print; exit }')" $$t \
 	    > $(DESTDIR)$(PREFIX)/share/man/man1/$$n.1 || exit 1; \
 	done
 
