@@ -48,6 +48,8 @@ UNIT_SRC  = $(sort $(wildcard tests/unit/test_*.c))
 UNITS     = $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 HELPER_SRC = $(sort $(wildcard tests/helpers/*.c))
 HELPERS   = $(HELPER_SRC:tests/helpers/%.c=$(B)/tests/%)
+BENCH_SRC = $(sort $(wildcard bench/*.c))
+BENCHES   = $(BENCH_SRC:bench/%.c=$(B)/bench/%)
 HDRS      = $(wildcard lib/*.h) $(wildcard tests/unit/*.h)
 
 .PHONY: all check unit asan ubsan test deps bench demo install clean FORCE
@@ -71,7 +73,10 @@ $(B)/tests/%: tests/unit/%.c $(B)/libkd.a $(HDRS) | $(B)/tests
 $(B)/tests/%: tests/helpers/%.c $(B)/libkd.a $(HDRS) | $(B)/tests
 	$(CC) $(KD_CFLAGS) $(CFLAGS) $(SAN) -o $@ $< $(B)/libkd.a $(LDLIBS)
 
-$(B)/lib $(B)/tests $(BIN):
+$(B)/bench/%: bench/%.c $(B)/libkd.a $(HDRS) | $(B)/bench
+	$(CC) $(KD_CFLAGS) $(CFLAGS) $(SAN) -o $@ $< $(B)/libkd.a $(LDLIBS)
+
+$(B)/lib $(B)/tests $(B)/bench $(BIN):
 	mkdir -p $@
 
 # The test runner counts every unit and bats test and ends with
@@ -97,7 +102,7 @@ test: deps
 deps:
 	bash .ci/install-deps
 
-bench: all
+bench: all $(BENCHES)
 	bash bench/run $(BENCH)
 
 # make demo: the README's first command: installs what is missing (as
