@@ -1,0 +1,199 @@
+/* kd-eval: score models and streams against the labels and a teacher. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "data.h"
+#include "eval.h"
+#include "model.h"
+
+static void
+usage(void)
+{
+	printf("Usage: kd-eval [options] STREAM...\n"
+	       "       kd-eval [options] -m MODEL [-m MODEL...] [STREAM...] DATA\n"
+	       "Score models and streams against the labels and against a teacher.\n"
+	       "\n"
+	       "Each candidate, a kd stream of class scores (logits, probabilities or\n"
+	       "log-probabilities, at any temperature: scores are taken back to T=1) or a\n"
+	       "model run over the labelled data set DATA, gets a row of the table:\n"
+	       "errors, accuracy, negative log-likelihood (NLL, natural log), Brier score,\n"
+	       "and expected calibration error (ECE, 15 equal-width confidence bins).\n"
+	       "With a teacher, also the top-1 agreement with it and the mean\n"
+	       "KL(teacher || candidate) at T=1; rows are matched by position and must\n"
+	       "have the same ids. When neither candidate nor teacher carries labels,\n"
+	       "only agreement and KL are reported. Zero probabilities in probability\n"
+	       "streams count as 1e-45 in the NLL (at most 103.6 nats per row).\n"
+	       "\n"
+	       "DATA (with -m or --teacher-model) is the last operand: a CSV file, the\n"
+	       "label last unless --label-col (gzip read directly), Fashion-MNIST IDX\n"
+	       "(fashion-mnist:test), or a kd stream that carries inputs. Candidates\n"
+	       "appear in the order given. Streams are read in constant memory.\n"
+	       "\n"
+	       "Options:\n"
+	       "  -m, --model MODEL        a model to score on DATA (repeatable)\n"
+	       "  -t, --teacher STREAM     the reference stream to compare with\n"
+	       "      --teacher-model M    the reference as a model run on DATA\n"
+	       "  -n, --name NAME          the next candidate's name in the report\n"
+	       "                           (repeatable, in candidate order; default: its file)\n"
+	       "      --json               one JSON object per candidate per line\n"
+	       "      --confusion          the confusion matrix and per-class errors\n"
+	       "      --bins               the calibration bins\n"
+	       "      --plot FILE.png      draw reliability diagrams and confusion matrices\n"
+	       "                           (with gnuplot), one row per labelled candidate\n"
+	       "      --label-col N        DATA's column N (from 1) holds the label\n"
+	       "      --header             DATA's first line is a header\n"
+	       "  -h, --help               show this help and exit\n"
+	       "  -V, --version            show the version and exit\n"
+	       "\n"
+	       "Examples:\n"
+	       "  kd-eval --name teacher --name student teacher.test.kd student.test.kd\n"
+	       "  kd-eval -m student.kdm --teacher-model teacher.kdm --json fashion-mnist:test\n"
+	       "  kd-eval --confusion --plot eval.png -m teacher.kdm fashion-mnist:test\n");
+}
+
+typedef struct cand {
+	const char *path; /* the stream or model file */
+	int model;        /* 1: a model run over DATA */
+} cand;
+
+int
+main(int argc, char **argv)
+{
+	enum { O_TMODEL = 256, O_JSON, O_CONF, O_BINS, O_PLOT, O_LABEL, O_HEADER };
+	static const struct option longopts[] = {
+		{ "model", required_argument, NULL, 'm' },
+		{ "teacher", required_argument, NULL, 't' },
+		{ "teacher-model", required_argument, NULL, O_TMODEL },
+		{ "name", required_argument, NULL, 'n' },
+		{ "json", no_argument, NULL, O_JSON },
+		{ "confusion", no_argument, NULL, O_CONF },
+		{ "bins", no_argument, NULL, O_BINS },
+		{ "plot", required_argument, NULL, O_PLOT },
+		{ "label-col", required_argument, NULL, O_LABEL },
+		{ "header", no_argument, NULL, O_HEADER },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 }
+	};
+	cand *cands = calloc((size_t)argc, sizeof *cands);
+	const char **names = calloc((size_t)argc, sizeof *names);
+	const char *teacher = NULL, *tmodel_path = NULL, *plot = NULL, *data_spec = NULL;
+	size_t nc = 0, nn = 0, nmodels = 0, nstdin = 0;
+	int c, json = 0;
+	kde_report_opts ro = { NULL, 0, 0 };
+	kdd_load_opts lo;
+	kdd_set data;
+	kdm_model **models, *tmodel = NULL;
+	kde_result *res;
+	kd_err e = { { 0 }, 0 };
+
+	kdc_init(argv[0]);
+	memset(&lo, 0, sizeof lo);
+	memset(&data, 0, sizeof data);
+	if (!cands || !names)
+		kdc_die("out of memory");
+	/* "-" first: operands come back in place (as 1), so that streams
+	 * and models keep the order of the command line */
+	while ((c = getopt_long(argc, argv, "-m:t:n:hV", longopts, NULL)) != -1) {
+		switch (c) {
+		case 1: cands[nc++] = (cand){ optarg, 0 }; break;
+		case 'm': cands[nc++] = (cand){ optarg, 1 }; nmodels++; break;
+		case 't': teacher = optarg; break;
+		case O_TMODEL: tmodel_path = optarg; break;
+		case 'n': names[nn++] = optarg; break;
+		case O_JSON: json = 1; break;
+		case O_CONF: ro.confusion = 1; break;
+		case O_BINS: ro.bins = 1; break;
+		case O_PLOT: plot = optarg; break;
+		case O_LABEL: lo.csv.label_col = (size_t)kdc_long("--label-col", optarg, 1, 1 << 22); break;
+		case O_HEADER: lo.csv.header = 1; break;
+		case 'h': usage(); kdc_close_stdout(); return 0;
+		case 'V': kdc_version();
+		default: kdc_usage_error("unknown option");
+		}
+	}
+	for (; optind < argc; optind++) /* after "--" */
+		cands[nc++] = (cand){ argv[optind], 0 };
+
+	if (teacher && tmodel_path)
+		kdc_usage_error("--teacher and --teacher-model do not go together");
+	if (nmodels || tmodel_path) {
+		/* DATA is the last operand */
+		size_t i = nc;
+		while (i > 0 && cands[i - 1].model)
+			i--;
+		if (i == 0)
+			kdc_usage_error("-m and --teacher-model need a DATA operand");
+		data_spec = cands[i - 1].path;
+		memmove(cands + i - 1, cands + i, (nc - i) * sizeof *cands);
+		nc--;
+		nstdin += !strcmp(data_spec, "-");
+	}
+	if (nc == 0)
+		kdc_usage_error("nothing to score (give a stream, or -m MODEL and DATA)");
+	if (nn > nc)
+		kdc_usage_error("%zu names for %zu candidates", nn, nc);
+	for (size_t i = 0; i < nc; i++)
+		nstdin += !cands[i].model && !strcmp(cands[i].path, "-");
+	if (teacher && !strcmp(teacher, "-")) {
+		nstdin++;
+		if (nc > 1)
+			kdc_usage_error("a teacher on stdin is read once: give one candidate, or the teacher as a file");
+	}
+	if (nstdin > 1)
+		kdc_usage_error("standard input can be read only once");
+	if (plot && !strcmp(plot, "-"))
+		kdc_usage_error("--plot needs a file name");
+
+	if (data_spec && kdd_load(data_spec, &lo, &data, &e))
+		kdc_fail(&e);
+	if (!(models = calloc(nc, sizeof *models)) || !(res = calloc(nc, sizeof *res)))
+		kdc_die("out of memory");
+	for (size_t i = 0; i < nc; i++)
+		if (cands[i].model && !(models[i] = kdm_load(cands[i].path, &e)))
+			kdc_fail(&e);
+	if (tmodel_path && !(tmodel = kdm_load(tmodel_path, &e)))
+		kdc_fail(&e);
+	ro.teacher = teacher ? (strcmp(teacher, "-") ? teacher : "stdin") : tmodel_path;
+
+	for (size_t i = 0; i < nc; i++) {
+		const char *name = i < nn ? names[i] : strcmp(cands[i].path, "-") ? cands[i].path : "stdin";
+		kde_src *s, *t = NULL;
+
+		s = cands[i].model ? kde_src_model(models[i], cands[i].path, &data, data_spec, &e)
+		                   : kde_src_stream(cands[i].path, &e);
+		if (!s)
+			kdc_fail(&e);
+		if (teacher && !(t = kde_src_stream(teacher, &e)))
+			kdc_fail(&e);
+		if (tmodel && !(t = kde_src_model(tmodel, tmodel_path, &data, data_spec, &e)))
+			kdc_fail(&e);
+		if (kde_eval(s, t, name, ro.confusion || plot, &res[i], &e))
+			kdc_fail(&e);
+		kde_src_free(s);
+		kde_src_free(t);
+	}
+
+	if (plot && kde_plot(plot, res, nc, &e))
+		kdc_fail(&e);
+	if (json)
+		kde_print_json(stdout, res, nc, &ro);
+	else
+		kde_print_table(stdout, res, nc, &ro);
+	kdc_close_stdout();
+
+	for (size_t i = 0; i < nc; i++) {
+		kde_result_free(&res[i]);
+		kdm_free(models[i]);
+	}
+	kdm_free(tmodel);
+	kdd_free(&data);
+	free(res);
+	free(models);
+	free(names);
+	free(cands);
+	return 0;
+}
