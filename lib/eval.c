@@ -162,6 +162,7 @@ kde_acc_summary(const kde_acc *a, kde_summary *s)
 
 struct kde_src {
 	char *name;          /* in messages */
+	char *data_name;     /* the data a model runs over, NULL for a stream */
 	size_t K;            /* classes */
 	int labelled;        /* rows carry labels */
 	uint64_t count;      /* rows returned */
@@ -252,6 +253,11 @@ kde_src_model(const kdm_model *m, const char *model_name, const kdd_set *data,
 			}
 	if (!(s = src_new(model_name, m->K, e)))
 		return NULL;
+	if (!(s->data_name = strdup(data_name))) {
+		kde_src_free(s);
+		kd_err_set(e, KD_ENOMEM, "out of memory");
+		return NULL;
+	}
 	s->m = m;
 	s->data = data;
 	s->labelled = data->y != NULL;
@@ -343,6 +349,7 @@ kde_src_free(kde_src *s)
 	free(s->logits);
 	free(s->lp);
 	free(s->name);
+	free(s->data_name);
 	free(s);
 }
 
@@ -386,7 +393,9 @@ kde_eval(kde_src *cand, kde_src *teacher, const char *name, int confusion,
 	}
 	labelled = cand->labelled || (teacher && teacher->labelled);
 	if (!labelled && !teacher) {
-		kd_err_set(e, KD_EUSAGE, "'%s': no labels to score against", cand->name);
+		/* a model's labels would come from its data */
+		kd_err_set(e, KD_EUSAGE, "'%s': no labels to score against",
+		           cand->data_name ? cand->data_name : cand->name);
 		return -1;
 	}
 	if (kde_acc_init(&r->acc, K, labelled, teacher != NULL, confusion, e)) {
@@ -867,6 +876,7 @@ kde_plot_script(FILE *f, const char *png_path, const kde_result *r, size_t n,
 		fprintf(f, "set xrange [-0.5:%zu.5]\nset yrange [%zu.5:-0.5]\n", K - 1, K - 1);
 		fputs("unset mxtics\nunset grid\nunset key\n"
 		      "set xlabel \"predicted class\"\nset ylabel \"true class\"\n"
+		      "set style fill solid 1.0 noborder\n"
 		      "set cbrange [0:1]\nset palette defined (0 \"#ffffff\", 1 \"#08306b\")\n"
 		      "set colorbox\n", f);
 		gp_tics(f, "x", &r[i]);

@@ -110,7 +110,12 @@ main(int argc, char **argv)
 		case O_PLOT: plot = optarg; break;
 		case O_LABEL: lo.csv.label_col = (size_t)kdc_long("--label-col", optarg, 1, 1 << 22); break;
 		case O_HEADER: lo.csv.header = 1; break;
-		case 'h': usage(); kdc_close_stdout(); return 0;
+		case 'h':
+			usage();
+			free(cands);
+			free(names);
+			kdc_close_stdout();
+			return 0;
 		case 'V': kdc_version();
 		default: kdc_usage_error("unknown option");
 		}
