@@ -881,7 +881,11 @@ kde_plot_script(FILE *f, const char *png_path, const kde_result *r, size_t n,
 		      "set colorbox\n", f);
 		gp_tics(f, "x", &r[i]);
 		gp_tics(f, "y", &r[i]);
-		fprintf(f, "plot $conf%zu matrix with image", j);
+		/* an image needs 2 x 2 points: one class is drawn as a box */
+		if (K == 1)
+			fprintf(f, "plot $conf%zu matrix using 1:2:(0.5):(0.5):3 with boxxyerror fc palette", j);
+		else
+			fprintf(f, "plot $conf%zu matrix with image", j);
 		if (K <= 20)
 			fprintf(f, ", \\\n     $count%zu using 1:2:3:4 with labels tc rgb variable", j);
 		fputc('\n', f);

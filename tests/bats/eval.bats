@@ -221,6 +221,7 @@ two_classes() {
 	kd-genstream --rows 300 --classes 5 --labels --seed 3 --scale 1 > g.kd
 	run --separate-stderr kd-eval --plot out.png --name 'it'"'"'s' two.kd g.kd
 	assert_success
+	[ -z "$stderr" ] # not even a warning from gnuplot
 	[ "$(head -c 8 out.png | od -An -tx1 | tr -d ' \n')" = 89504e470d0a1a0a ]
 	[ "$(stat -c %s out.png)" -gt 10000 ]
 	no_temporaries
@@ -231,6 +232,12 @@ two_classes() {
 	[[ "$stderr" == "kd-eval: cannot run gnuplot: No such file or directory"* ]]
 	[ ! -e no.png ]
 	no_temporaries
+	# one class: no image of 1 x 1 points, drawn all the same
+	kd-genstream --rows 5 --classes 1 --labels --seed 3 > k1.kd
+	run --separate-stderr kd-eval --plot k1.png k1.kd
+	assert_success
+	[ -z "$stderr" ]
+	[ -s k1.png ]
 	# nothing to draw without labels
 	kd-genstream --rows 20 --classes 3 --seed 1 > u.kd
 	run --separate-stderr kd-eval --plot u.png --teacher u.kd u.kd
