@@ -1,0 +1,125 @@
+#!/usr/bin/env bash
+# report.sh: small steps of the pipelines that are not kd programs.
+#
+#   report.sh choose-bias VAL.kd CLASS "B1 B2 ..."
+#       the bias (of the list) to add to CLASS's logit that makes the fewest
+#       errors on the labelled logits stream VAL.kd (ties: the smallest)
+#   report.sh add-bias STREAM.kd CLASS B     STREAM with B added to CLASS's logit
+#   report.sh plot-temperature JSON PNG      test errors against T (gnuplot)
+#   report.sh results DIR                    RESULTS.md for the JSON in DIR
+set -eu
+BIN=${BIN:-$(cd "$(dirname "$0")/.." && pwd)/bin}
+
+cmd=${1:?usage: report.sh choose-bias|add-bias|plot-temperature|results ...}
+shift
+case $cmd in
+choose-bias)
+	"$BIN/kd-cat" "$1" | awk -F, -v c="$2" -v list="$3" '
+	BEGIN { nb = split(list, b, " ") }
+	NR > 1 {
+		for (j = 1; j <= nb; j++) {
+			m = 3; best = $3 + (c == 0 ? b[j] : 0)
+			for (i = 4; i <= NF; i++) {
+				v = $i + (i - 3 == c ? b[j] : 0)
+				if (v > best) { best = v; m = i }
+			}
+			err[j] += (m - 3 != $2)
+		}
+	}
+	END {
+		k = 1
+		for (j = 2; j <= nb; j++) if (err[j] < err[k]) k = j
+		for (j = 1; j <= nb; j++) printf "bias %s: %d validation errors\n", b[j], err[j] > "/dev/stderr"
+		print b[k]
+	}'
+	;;
+add-bias)
+	"$BIN/kd-cat" "$1" | awk -F, -v OFS=, -v c="$2" -v b="$3" \
+		'NR > 1 { $(c + 3) = sprintf("%.9g", $(c + 3) + b) } { print }' | "$BIN/kd-cat" --import
+	;;
+plot-temperature)
+	json=$1 png=$2 dat=$(mktemp)
+	trap 'rm -f "$dat" "$png.tmp"' EXIT
+	# model names are s-big-T and s-tiny-T
+	jq -r '.[] | [(.model | split("-")[1]), (.model | split("-")[2]), .errors] | @tsv' "$json" |
+		awk -F'\t' '{ e[$2, $1] = $3; t[$2] = 1 } END { for (x in t) print x, e[x, "big"], e[x, "tiny"] }' |
+		sort -n > "$dat"
+	gnuplot <<-GP
+		set terminal pngcairo size 800,500 enhanced font ",11"
+		set output "$png.tmp"
+		set title "Fashion-MNIST test errors of distilled students against the temperature"
+		set xlabel "temperature T"
+		set ylabel "test errors (of 10,000)"
+		set logscale x 2
+		set key top right
+		set grid
+		plot "$dat" using 1:2 with linespoints lw 2 pt 7 title "784-800-800-10", \
+		     "$dat" using 1:3 with linespoints lw 2 pt 5 title "784-30-30-10"
+	GP
+	mv "$png.tmp" "$png"
+	;;
+results)
+	dir=$1
+	table() { # JSON: a markdown table of models
+		jq -r '.[] | "| \(.model) | \(.errors) | \((.accuracy * 10000 | round) / 100)% | \(.nll * 10000 | round / 10000) | \(.ece * 10000 | round / 10000) |"' "$1"
+	}
+	echo "# Results of the pipelines"
+	echo
+	echo "Made by \`make -C pipelines ${QUICK:+QUICK=1 }...\` on $(date -u +%Y-%m-%d); figures are test-set"
+	echo "scores of the 10,000 Fashion-MNIST test images, made by kd-eval."
+	if [ -e "$dir/demo.json" ]; then
+		echo
+		echo "## The main job (\`make demo\`)"
+		echo
+		echo "| model | test errors | accuracy | NLL | ECE |"
+		echo "|---|---|---|---|---|"
+		table "$dir/demo.json"
+		jq -r 'map({(.model): .errors}) | add |
+			"\nThe distilled student closes \(((.["student-hard"] - .["student-kd"]) / (.["student-hard"] - .teacher) * 1000 | round) / 10)% of the gap between the hard-label student and the teacher."' "$dir/demo.json"
+	fi
+	if [ -e "$dir/ensemble.json" ]; then
+		echo
+		echo "## Ensemble (\`make ensemble\`)"
+		echo
+		echo "| model | test errors | accuracy | NLL | ECE |"
+		echo "|---|---|---|---|---|"
+		table "$dir/ensemble.json"
+		jq -r '
+			(map(select(.model | startswith("teacher-seed"))) | map(.errors) | add / length) as $single |
+			(map({(.model): .errors}) | add) as $e |
+			"\nMean single teacher: \($single) errors; the arithmetic ensemble gains \($single - $e["ensemble-arithmetic"]) errors; the student distilled from it keeps \(if ($single - $e["ensemble-arithmetic"]) > 0 then ((($single - $e["student-from-ensemble"]) / ($single - $e["ensemble-arithmetic"]) * 1000 | round) / 10 | tostring) + "%" else "n/a (no gain)" end) of that gain."' "$dir/ensemble.json"
+	fi
+	if [ -e "$dir/temperature.json" ]; then
+		echo
+		echo "## Temperature (\`make temperature\`)"
+		echo
+		echo "| T | 784-800-800-10 errors | 784-30-30-10 errors |"
+		echo "|---|---|---|"
+		jq -r '.[] | [(.model | split("-")[1]), (.model | split("-")[2]), .errors] | @tsv' "$dir/temperature.json" |
+			awk -F'\t' '{ e[$2, $1] = $3; t[$2] = 1 } END { for (x in t) print x, e[x, "big"], e[x, "tiny"] }' |
+			sort -n | awk '{ printf "| %s | %s | %s |\n", $1, $2, $3 }'
+		[ -e "$dir/temperature.png" ] && printf '\n![errors against T](temperature.png)\n'
+	fi
+	if [ -e "$dir/leftout.json" ]; then
+		echo
+		echo "## A class left out of the transfer set (\`make leftout\`)"
+		echo
+		echo "| model | test errors | errors on the left-out class | accuracy |"
+		echo "|---|---|---|---|"
+		jq -r '.[] | "| \(.model) | \(.errors) | \(.per_class_errors[.left_out]) | \((.accuracy * 10000 | round) / 100)% |"' "$dir/leftout.json"
+		jq -r '.[0] | "\nClass \(.left_out) never appears in the transfer set; the bias added to its logit (\(.bias)) was chosen on held-out training rows."' "$dir/leftout.json"
+	fi
+	if [ -e "$dir/unlabelled.json" ]; then
+		echo
+		echo "## An unlabelled transfer set (\`make unlabelled\`)"
+		echo
+		echo "| model | test errors | accuracy | agreement with the teacher | KL(teacher ‖ student) |"
+		echo "|---|---|---|---|---|"
+		jq -r '.[] | "| \(.model) | \(.errors) | \((.accuracy * 10000 | round) / 100)% | \((.agreement * 10000 | round) / 100)% | \(.kl * 10000 | round / 10000) |"' "$dir/unlabelled.json"
+	fi
+	;;
+*)
+	echo "report.sh: unknown command '$cmd'" >&2
+	exit 2
+	;;
+esac
