@@ -505,6 +505,8 @@ print_confusion(FILE *f, const kde_result *r)
 	size_t K = a->K;
 	uint64_t max = 0;
 	int cw, lw = (int)strlen("true \\ predicted");
+	int rw = int_width(a->rows) > 4 ? int_width(a->rows) : 4;   /* rows */
+	int ew = int_width(a->rows) > 6 ? int_width(a->rows) : 6;   /* errors */
 	char lab[CELL + 256];
 
 	for (size_t i = 0; i < K * K; i++)
@@ -523,8 +525,7 @@ print_confusion(FILE *f, const kde_result *r)
 		snprintf(lab, sizeof lab, "%zu", c);
 		put_cell(f, lab, cw, 0, 0);
 	}
-	fprintf(f, "  |  %*s  %*s  %7s\n", int_width(a->rows) > 4 ? int_width(a->rows) : 4, "rows",
-	        int_width(a->rows) > 6 ? int_width(a->rows) : 6, "errors", "error %");
+	fprintf(f, "  |  %*s  %*s  %7s\n", rw, "rows", ew, "errors", "error %");
 	for (size_t t = 0; t < K; t++) {
 		const char *nm = kde_class_name(r, t);
 		char num[CELL];
@@ -536,8 +537,7 @@ print_confusion(FILE *f, const kde_result *r)
 		}
 		fmt_num(num, a->class_rows[t] ? (double)a->class_errors[t] / (double)a->class_rows[t] : NAN, 100.0, 2);
 		fprintf(f, "  |  %*" PRIu64 "  %*" PRIu64 "  %7s\n",
-		        int_width(a->rows) > 4 ? int_width(a->rows) : 4, a->class_rows[t],
-		        int_width(a->rows) > 6 ? int_width(a->rows) : 6, a->class_errors[t], num);
+		        rw, a->class_rows[t], ew, a->class_errors[t], num);
 	}
 }
 
