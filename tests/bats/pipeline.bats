@@ -1,0 +1,74 @@
+#!/usr/bin/env bats
+# The pipelines' make targets themselves, run end to end on tiny generated
+# data in seconds (the real runs use Fashion-MNIST and take minutes).
+
+load helpers
+
+REPO=$(cd "$BATS_TEST_DIRNAME/../.." && pwd)
+
+# tiny: make in pipelines/ with generated blobs and small models
+tiny() {
+	make -C "$REPO/pipelines" BIN="$KD_BIN" TRAIN="$PWD/train.csv" TEST="$PWD/test.csv" \
+		W="$PWD/work" R="$PWD/results" NVAL=300 T_HIDDEN=32,32 S_HIDDEN=16,16 TINY=4 \
+		JITTER=0 T_EPOCHS=4 S_EPOCHS=4 THREADS=1 ENSEMBLE="1 2" TEMPS="1 4" \
+		LEFT_OUT=3 T=4 "$@"
+}
+
+setup() {
+	cd "$BATS_TEST_TMPDIR" || exit 1
+	kd-gen blobs --rows 3000 --features 8 --classes 4 --seed 5 > all.csv
+	head -2500 all.csv > train.csv
+	tail -500 all.csv > test.csv
+}
+
+@test "make demo runs every stage and writes the table and the JSON" {
+	run tiny demo
+	assert_success
+	for f in teacher student-hard student-kd; do
+		[ -s "work/$f.kdm" ] && [ -s "work/$f.test.kd" ]
+	done
+	[ -s results/demo.txt ] && [ -s results/demo.json ]
+	run jq -r 'map(.model) | join(",")' results/demo.json
+	assert_output 'teacher,student-hard,student-kd'
+	run jq -e 'all(.[]; .rows == 500 and (.errors | type) == "number" and (.accuracy | type) == "number" and has("nll") and has("brier") and has("ece"))' results/demo.json
+	assert_success
+	grep -q '^student-kd  *500 ' results/demo.txt
+	# nothing changed: nothing is redone
+	run tiny demo
+	assert_success
+	refute_output --partial 'bin/kd-'
+	# a changed option redoes the stages that depend on it, and only those
+	run tiny demo T=2
+	assert_success
+	assert_output --partial 'kd-soften -T 2'
+	refute_output --partial 'kd-teacher train'
+}
+
+@test "a failed stage leaves no output behind and fails the make" {
+	run tiny demo
+	assert_success
+	rm work/student-kd.kdm
+	# a temperature kd-soften refuses: the pipe fails, nothing is left
+	run tiny demo T=0
+	assert_failure
+	[ ! -e work/student-kd.kdm ]
+	no_temporaries work
+}
+
+@test "the other experiments run and the report collects them" {
+	run tiny all-experiments
+	assert_success
+	for f in demo ensemble temperature leftout unlabelled; do
+		jq -e 'length > 0' "results/$f.json" > /dev/null
+	done
+	[ "$(head -c 8 results/temperature.png | od -An -tx1 | tr -d ' ')" = 89504e470d0a1a0a ]
+	run jq -r 'map(.model) | join(",")' results/ensemble.json
+	assert_output 'teacher-seed1,teacher-seed2,ensemble-arithmetic,ensemble-geometric,student-from-ensemble'
+	run jq -r '.[0].left_out' results/leftout.json
+	assert_output 3
+	jq -e '.[0].agreement >= 0 and .[0].kl >= 0' results/unlabelled.json
+	grep -q '^## The main job' results/RESULTS.md
+	grep -q '^## Ensemble' results/RESULTS.md
+	grep -q '^## A class left out' results/RESULTS.md
+	grep -q 'closes .*% of the gap' results/RESULTS.md
+}
