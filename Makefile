@@ -5,6 +5,8 @@
 #   make check      build, then run the C unit tests and the bats tests
 #   make asan       the same tests under AddressSanitizer (build-asan/)
 #   make ubsan      the same tests under UndefinedBehaviorSanitizer (build-ubsan/)
+#   make fuzz       every reader under libFuzzer (clang-14, build-fuzz/) for
+#                   FUZZ_SECONDS (default 60) each; see tests/fuzz/
 #   make bench      speed figures (see bench/; BENCH=stream or model for one part)
 #   make demo       the Fashion-MNIST distillation demo (see pipelines/)
 #   make install PREFIX=/usr/local   tools and man pages
@@ -31,6 +33,14 @@ endif
 ifeq ($(VARIANT),ubsan)
   SAN = -fsanitize=undefined -fno-sanitize-recover=all
 endif
+# the fuzz build: everything instrumented for libFuzzer's coverage and the
+# sanitizers; only tests/fuzz/fuzz_*.c link libFuzzer itself
+ifeq ($(VARIANT),fuzz)
+  CC  = clang-14
+  SAN = -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer \
+        -fno-sanitize-recover=all
+endif
+FUZZ_SECONDS ?= 60
 
 ifeq ($(VARIANT),)
   B   = build
@@ -48,14 +58,17 @@ UNIT_SRC  = $(sort $(wildcard tests/unit/test_*.c))
 UNITS     = $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 HELPER_SRC = $(sort $(wildcard tests/helpers/*.c))
 HELPERS   = $(HELPER_SRC:tests/helpers/%.c=$(B)/tests/%)
+FUZZ_SRC  = $(sort $(wildcard tests/fuzz/fuzz_*.c))
+REPLAYS   = $(FUZZ_SRC:tests/fuzz/fuzz_%.c=$(B)/tests/replay-%)
+FUZZERS   = $(FUZZ_SRC:tests/fuzz/fuzz_%.c=$(B)/fuzz/fuzz_%)
 BENCH_SRC = $(sort $(wildcard bench/*.c))
 BENCHES   = $(BENCH_SRC:bench/%.c=$(B)/bench/%)
 HDRS      = $(wildcard lib/*.h) $(wildcard tests/unit/*.h)
 
-.PHONY: all check unit asan ubsan test deps bench demo install clean FORCE
+.PHONY: all check unit asan ubsan fuzz fuzz-run test deps bench demo install clean FORCE
 .DELETE_ON_ERROR:
 
-all: $(TOOLS) $(UNITS) $(HELPERS)
+all: $(TOOLS) $(UNITS) $(HELPERS) $(REPLAYS)
 
 $(B)/lib/%.o: lib/%.c $(HDRS) | $(B)/lib
 	$(CC) $(KD_CFLAGS) $(CFLAGS) $(SAN) -c -o $@ $<
@@ -73,10 +86,19 @@ $(B)/tests/%: tests/unit/%.c $(B)/libkd.a $(HDRS) | $(B)/tests
 $(B)/tests/%: tests/helpers/%.c $(B)/libkd.a $(HDRS) | $(B)/tests
 	$(CC) $(KD_CFLAGS) $(CFLAGS) $(SAN) -o $@ $< $(B)/libkd.a $(LDLIBS)
 
+# a fuzz target without libFuzzer: replays the inputs kept in
+# tests/fuzz/regress/ in every build (tests/bats/fuzz-regress.bats)
+$(B)/tests/replay-%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c tests/fuzz/fuzz.h $(B)/libkd.a $(HDRS) | $(B)/tests
+	$(CC) $(KD_CFLAGS) $(CFLAGS) $(SAN) -Itests/fuzz -o $@ $< tests/fuzz/replay.c $(B)/libkd.a $(LDLIBS)
+
+$(B)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h $(B)/libkd.a $(HDRS) | $(B)/fuzz
+	$(CC) $(KD_CFLAGS) $(CFLAGS) -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+	  -Itests/fuzz -o $@ $< $(B)/libkd.a $(LDLIBS)
+
 $(B)/bench/%: bench/%.c $(B)/libkd.a $(HDRS) | $(B)/bench
 	$(CC) $(KD_CFLAGS) $(CFLAGS) $(SAN) -o $@ $< $(B)/libkd.a $(LDLIBS)
 
-$(B)/lib $(B)/tests $(B)/bench $(BIN):
+$(B)/lib $(B)/tests $(B)/bench $(B)/fuzz $(BIN):
 	mkdir -p $@
 
 # The test runner counts every unit and bats test and ends with
@@ -92,6 +114,14 @@ asan:
 
 ubsan:
 	$(MAKE) VARIANT=ubsan CFLAGS="-O1 -g" check
+
+# make fuzz: build the fuzz targets (and the tools that make their seeds)
+# with clang-14, then run each for FUZZ_SECONDS
+fuzz:
+	$(MAKE) VARIANT=fuzz CFLAGS="-O1 -g" fuzz-run
+
+fuzz-run: $(FUZZERS) $(TOOLS) $(HELPERS)
+	FUZZ_DIR=$(abspath $(B)) bash tests/fuzz/run $(FUZZ_SECONDS)
 
 # make test: the README's test command. Installs what is missing from
 # Debian (as root), then runs every test in the plain, asan and ubsan
@@ -123,4 +153,4 @@ install: all
 	done
 
 clean:
-	rm -rf build build-asan build-ubsan bin
+	rm -rf build build-asan build-ubsan build-fuzz bin

@@ -1108,7 +1108,9 @@ kdd_stream_load(const char *path, kdd_set *out, float **values,
 	K = h->k;
 	while ((got = kds_read(r, &rec, e)) == 1) {
 		if (n == cap) {
-			size_t nc = cap ? 2 * cap : 1024;
+			/* start near 64K values, as the CSV loader does: 1024
+			 * rows of the widest records would be 20 GiB */
+			size_t nc = cap ? 2 * cap : 65536 / (d + K) + 1;
 			float *nx = d ? realloc(out->x, nc * d * sizeof *nx) : out->x;
 			int32_t *ny = h->has_label ? realloc(out->y, nc * sizeof *ny) : out->y;
 			uint64_t *ni = realloc(out->id, nc * sizeof *ni);

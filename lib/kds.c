@@ -301,6 +301,43 @@ grow(kds_reader *r, size_t need, kd_err *e)
 	return 0;
 }
 
+/* frame_start: at the start of a zstd frame, refuse one written without
+ * a content checksum: every part carries one (STREAM-FORMAT.md), and
+ * without it a changed byte could change the data unnoticed. Reads ahead
+ * until the frame descriptor (byte 4) is in r->in; other data (not zstd,
+ * a skippable frame, a cut) is left for ZSTD_decompressStream to judge. */
+static int
+frame_start(kds_reader *r, kd_err *e)
+{
+	const unsigned char *p;
+
+	while (r->zin.size - r->zin.pos < 5 && !r->eof) {
+		size_t have = r->zin.size - r->zin.pos, n;
+		memmove(r->in, r->in + r->zin.pos, have);
+		n = fread(r->in + have, 1, r->in_cap - have, r->fp);
+		if (n == 0) {
+			if (ferror(r->fp)) {
+				kd_err_set(e, KD_EIO, "'%s': read error: %s",
+				           r->name, strerror(errno));
+				return -1;
+			}
+			r->eof = 1;
+		}
+		r->bytes_in += n;
+		r->zin.src = r->in;
+		r->zin.size = have + n;
+		r->zin.pos = 0;
+	}
+	p = (const unsigned char *)r->zin.src + r->zin.pos;
+	if (r->zin.size - r->zin.pos >= 5 && get_u32(p) == ZSTD_MAGICNUMBER &&
+	    !(p[4] & 0x04)) {
+		kd_err_set(e, KD_EFORMAT, "'%s': corrupt data (a zstd frame without a content checksum)",
+		           r->name);
+		return -1;
+	}
+	return 0;
+}
+
 /* fill: make sure need bytes are in the window. Returns 1 when they are,
  * 0 when the input ended cleanly before any of them (between zstd frames,
  * nothing pending), -1 on an error or a stream cut short (KD_EFORMAT with
@@ -339,6 +376,8 @@ fill(kds_reader *r, size_t need, int *cut, kd_err *e)
 		 * buffered inside zstd: ask once more before calling it cut */
 		if (r->zin.pos == r->zin.size && r->eof && !r->frame_open)
 			goto ended;
+		if (!r->frame_open && frame_start(r, e))
+			return -1;
 		out.dst = r->buf + r->len;
 		out.size = r->cap - r->len;
 		out.pos = 0;

@@ -555,22 +555,42 @@ kdm_load(const char *path, kd_err *e)
 			return NULL;
 		}
 		fclose(f);
-		size = len;
-		f = len ? fmemopen(mem, len, "rb") : NULL;
-		if (len && !f) {
-			kd_err_set(e, KD_ENOMEM, "cannot read '%s': %s", path,
-			           strerror(errno));
-			free(mem);
-			return NULL;
-		}
+		m = kdm_load_mem(mem, len, path, e);
+		free(mem);
+		return m;
 	}
 	r.f = f;
 	r.path = path;
 	r.crc = crc32(0L, Z_NULL, 0);
 	r.e = e;
 	m = parse(&r, size);
+	fclose(f);
+	return m;
+}
+
+kdm_model *
+kdm_load_mem(const void *buf, size_t len, const char *name, kd_err *e)
+{
+	FILE *f = NULL;
+	kdm_model *m;
+	rd r;
+
+	/* fmemopen refuses a size of 0 on some systems; parse reads nothing
+	 * from an empty file anyway */
+	if (len) {
+		f = fmemopen((void *)buf, len, "rb");
+		if (!f) {
+			kd_err_set(e, KD_ENOMEM, "cannot read '%s': %s", name,
+			           strerror(errno));
+			return NULL;
+		}
+	}
+	r.f = f;
+	r.path = name;
+	r.crc = crc32(0L, Z_NULL, 0);
+	r.e = e;
+	m = parse(&r, len);
 	if (f)
 		fclose(f);
-	free(mem);
 	return m;
 }

@@ -29,4 +29,9 @@ int kdm_save(const kdm_model *m, const char *path, kd_err *e);
  * into memory first. */
 kdm_model *kdm_load(const char *path, kd_err *e);
 
+/* kdm_load_mem: the same from the len bytes at buf, a whole model file
+ * (read from elsewhere); name stands for it in messages. */
+kdm_model *kdm_load_mem(const void *buf, size_t len, const char *name,
+                        kd_err *e);
+
 #endif

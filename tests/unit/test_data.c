@@ -702,7 +702,8 @@ test_idx_errors(void)
 static void
 test_load_dispatch(void)
 {
-	static const unsigned char zst[8] = { 0x28, 0xB5, 0x2F, 0xFD, 0, 0, 0, 0 };
+	/* the zstd magic, then a frame descriptor with the checksum flag */
+	static const unsigned char zst[8] = { 0x28, 0xB5, 0x2F, 0xFD, 0x04, 0, 0, 0 };
 	static const unsigned char lab[10] = { 0, 0, 8, 1, 0, 0, 0, 2, 1, 0 };
 	kdd_set s;
 	kd_err e = { "", 0 };

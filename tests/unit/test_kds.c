@@ -351,6 +351,41 @@ test_flipped_bytes(void)
 	free(m.data);
 }
 
+static void
+test_checksum_required(void)
+{
+	/* the same content in a zstd frame without a content checksum (as
+	 * `zstd --no-check` writes it) is refused: a changed byte in it could
+	 * otherwise change the data unnoticed; a frame with one reads */
+	membuf m;
+	kd_err e;
+	size_t n, cap, z;
+	char *content, *again;
+	ZSTD_CCtx *c = ZSTD_createCCtx();
+
+	write_stream(&m, 3, 0, 20, 1, KDS_IN_NONE, 0);
+	n = ZSTD_getFrameContentSize(m.data, m.len);
+	if (n == ZSTD_CONTENTSIZE_UNKNOWN || n == ZSTD_CONTENTSIZE_ERROR)
+		n = 1 << 16;
+	content = malloc(n);
+	n = ZSTD_decompress(content, n, m.data, m.len);
+	KT_CHECK(!ZSTD_isError(n));
+	cap = ZSTD_compressBound(n);
+	again = malloc(cap);
+	ZSTD_CCtx_setParameter(c, ZSTD_c_checksumFlag, 0);
+	z = ZSTD_compress2(c, again, cap, content, n);
+	KT_CHECK(!ZSTD_isError(z));
+	KT_CHECK(read_all(again, z, &e) == -1);
+	KT_CHECK(strstr(e.msg, "a zstd frame without a content checksum") != NULL);
+	ZSTD_CCtx_setParameter(c, ZSTD_c_checksumFlag, 1);
+	z = ZSTD_compress2(c, again, cap, content, n);
+	KT_CHECK(read_all(again, z, &e) == 20);
+	ZSTD_freeCCtx(c);
+	free(again);
+	free(content);
+	free(m.data);
+}
+
 /* ---- hand-made raw streams: what a hostile writer could send ---- */
 
 static void
@@ -584,6 +619,7 @@ main(void)
 	KT_RUN(test_concatenation);
 	KT_RUN(test_truncation_everywhere);
 	KT_RUN(test_flipped_bytes);
+	KT_RUN(test_checksum_required);
 	KT_RUN(test_rejections);
 	KT_RUN(test_writer_refuses);
 	KT_RUN(test_constant_memory_window);
