@@ -36,6 +36,13 @@ const char kdc_train_help[] =
 	"      --label-col N       CSV: column N (from 1) is the label (default last)\n"
 	"      --header            CSV: skip the first line\n"
 	"      --rows N            use only the first N rows of the data\n"
+	"      --checkpoint FILE   save the training state to FILE (atomically) at\n"
+	"                          the end of every epoch; a run stopped by a signal\n"
+	"                          leaves the last complete one (and no model)\n"
+	"      --resume FILE       go on from checkpoint FILE to the same model as a\n"
+	"                          run never stopped: give the same data and options\n"
+	"                          (--threads too); checkpoints go on to FILE\n"
+	"                          unless --checkpoint names another\n"
 	"  -q, --quiet             no progress on stderr\n";
 
 static void
@@ -92,6 +99,17 @@ kdc_train_opt(kdc_train_cfg *cfg, int c, const char *a)
 	case KDC_OPT_LABEL_COL: cfg->load.csv.label_col = (size_t)kdc_long("--label-col", a, 1, 1 << 22); break;
 	case KDC_OPT_HEADER: cfg->load.csv.header = 1; break;
 	case KDC_OPT_ROWS: cfg->load.max_rows = (size_t)kdc_long("--rows", a, 1, 1LL << 40); break;
+	case KDC_OPT_CHECKPOINT:
+	case KDC_OPT_RESUME:
+		if (!*a || !strcmp(a, "-"))
+			kdc_usage_error("%s needs a file name", c == KDC_OPT_RESUME ? "--resume" : "--checkpoint");
+		if (c == KDC_OPT_RESUME) {
+			t->resume = a;
+			if (t->checkpoint)
+				break;
+		}
+		t->checkpoint = a;
+		break;
 	case 'o': cfg->output = a; break;
 	case 'q': cfg->quiet = 1; break;
 	default: return 0;

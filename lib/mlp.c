@@ -737,6 +737,12 @@ kdm_train_grads(kdm_train *t)
 	return t->grads;
 }
 
+float *
+kdm_train_velocity(kdm_train *t)
+{
+	return t->vel;
+}
+
 /* ---- augmentation ---- */
 
 void

@@ -167,6 +167,10 @@ void kdm_train_step(kdm_train *t, float lr);
  * aligned with kdm_params. Writable, e.g. to clip them before a step. */
 float *kdm_train_grads(kdm_train *t);
 
+/* kdm_train_velocity: the momentum velocities v, kdm_nparams floats
+ * aligned with kdm_params; writable, to save and restore a checkpoint. */
+float *kdm_train_velocity(kdm_train *t);
+
 /* ---- data augmentation ---- */
 
 /* kdm_shift: out = img moved by dx columns right and dy rows down

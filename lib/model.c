@@ -11,6 +11,8 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "out.h"
+
 static const unsigned char MAGIC[4] = {'K', 'D', 'M', 0x1a};
 
 enum {
@@ -163,107 +165,25 @@ write_model(wr *w, const kdm_model *m)
 	}
 }
 
-/* sync_dir: make the rename in the directory of path durable; best effort,
- * the data itself is already synced */
-static void
-sync_dir(const char *path)
-{
-	const char *slash = strrchr(path, '/');
-	char *dir;
-	int fd;
-
-	if (!slash) {
-		dir = strdup(".");
-	} else {
-		size_t n = slash == path ? 1 : (size_t)(slash - path);
-		dir = malloc(n + 1);
-		if (dir) {
-			memcpy(dir, path, n);
-			dir[n] = '\0';
-		}
-	}
-	if (!dir)
-		return;
-	fd = open(dir, O_RDONLY);
-	if (fd >= 0) {
-		(void)fsync(fd);
-		close(fd);
-	}
-	free(dir);
-}
 
 int
 kdm_save(const kdm_model *m, const char *path, kd_err *e)
 {
-	size_t n = strlen(path);
-	char *tmp = malloc(n + 8);
 	wr w = {NULL, 0, 0, 0};
-	mode_t um;
-	int fd;
+	kdo_file o;
 
-	if (!tmp) {
-		kd_err_set(e, KD_ENOMEM, "out of memory saving '%s'", path);
+	if (kdo_open(&o, path, 1, e))
 		return -1;
-	}
-	memcpy(tmp, path, n);
-	memcpy(tmp + n, ".XXXXXX", 8);
-	fd = mkstemp(tmp);
-	if (fd < 0) {
-		kd_err_set(e, KD_EIO, "cannot create a temporary file for "
-		           "'%s': %s", path, strerror(errno));
-		free(tmp);
-		return -1;
-	}
-	/* mkstemp makes the file 0600; give it the mode a plain create would.
-	 * umask can only be read by setting it: briefly process-wide, so do
-	 * not save from several threads at once */
-	um = umask(0);
-	umask(um);
-	if (fchmod(fd, 0666 & ~um) < 0)
-		goto fail_errno_fd;
-	w.f = fdopen(fd, "wb");
-	if (!w.f)
-		goto fail_errno_fd;
+	w.f = o.fp;
 	w.crc = crc32(0L, Z_NULL, 0);
 	write_model(&w, m);
 	if (w.err) {
-		errno = w.saved_errno;
-		goto fail_errno_file;
-	}
-	if (fflush(w.f) != 0 || ferror(w.f) || fsync(fileno(w.f)) != 0)
-		goto fail_errno_file;
-	if (fclose(w.f) != 0) {
-		w.f = NULL;
-		goto fail_errno;
-	}
-	w.f = NULL;
-	if (rename(tmp, path) < 0) {
-		kd_err_set(e, KD_EIO, "cannot rename '%s' to '%s': %s", tmp,
-		           path, strerror(errno));
-		unlink(tmp);
-		free(tmp);
+		kd_err_set(e, KD_EIO, "cannot write '%s': %s", o.name,
+		           strerror(w.saved_errno ? w.saved_errno : EIO));
+		kdo_abort(&o);
 		return -1;
 	}
-	sync_dir(path);
-	free(tmp);
-	return 0;
-
-fail_errno_fd:
-	kd_err_set(e, KD_EIO, "cannot write '%s': %s", path, strerror(errno));
-	close(fd);
-	goto cleanup;
-fail_errno_file:
-	kd_err_set(e, KD_EIO, "cannot write '%s': %s", path,
-	           strerror(errno ? errno : EIO));
-	fclose(w.f);
-	goto cleanup;
-fail_errno:
-	kd_err_set(e, KD_EIO, "cannot write '%s': %s", path,
-	           strerror(errno ? errno : EIO));
-cleanup:
-	unlink(tmp);
-	free(tmp);
-	return -1;
+	return kdo_commit(&o, e);
 }
 
 /* ---- reading ---- */

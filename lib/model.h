@@ -14,11 +14,11 @@
 #define KDM_FORMAT_VERSION 1                   /* the version written and read */
 #define KDM_MAX_NAMES_LEN  ((uint64_t)1 << 30) /* bytes of class names */
 
-/* kdm_save: write m to path atomically: into a temporary file beside path
- * (path + ".XXXXXX"), flushed, synced and closed, then renamed over path,
- * so readers see the old file or the new one, never half of one. The new
- * file gets mode 0666 less the umask. 0 on success; -1 with e set (and no
- * temporary file left behind) on any failure. */
+/* kdm_save: write m to path atomically with lib/out.h: into a temporary
+ * file beside path, flushed, synced and closed, then renamed over path, so
+ * readers see the old file or the new one, never half of one ("-" is
+ * stdout; a device such as /dev/null is written in place). 0 on success;
+ * -1 with e set (and no temporary file left behind) on any failure. */
 int kdm_save(const kdm_model *m, const char *path, kd_err *e);
 
 /* kdm_load: the model stored at path, or NULL with e set when the file is

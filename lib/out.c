@@ -60,6 +60,35 @@ untrack(const char *tmp)
 			pending[i] = NULL;
 }
 
+/* sync_dir: make the rename in the directory of path durable; best effort,
+ * the data itself is already synced */
+static void
+sync_dir(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	char *dir;
+	int fd;
+
+	if (!slash) {
+		dir = strdup(".");
+	} else {
+		size_t n = slash == path ? 1 : (size_t)(slash - path);
+		dir = malloc(n + 1);
+		if (dir) {
+			memcpy(dir, path, n);
+			dir[n] = '\0';
+		}
+	}
+	if (!dir)
+		return;
+	fd = open(dir, O_RDONLY);
+	if (fd >= 0) {
+		(void)fsync(fd);
+		close(fd);
+	}
+	free(dir);
+}
+
 int
 kdo_open(kdo_file *o, const char *path, int binary, kd_err *e)
 {
@@ -75,6 +104,36 @@ kdo_open(kdo_file *o, const char *path, int binary, kd_err *e)
 		}
 		return 0;
 	}
+	/* a device, a FIFO or any other file that is not a regular one
+	 * (-o /dev/null, /dev/full, a named pipe) is written in place:
+	 * renaming a temporary over it would replace the device */
+	{
+		struct stat st;
+		if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+			if (S_ISDIR(st.st_mode)) {
+				kd_err_set(e, KD_EIO, "cannot write '%s': %s", path, strerror(EISDIR));
+				return -1;
+			}
+			o->fp = fopen(path, "wb");
+			if (!o->fp) {
+				kd_err_set(e, KD_EIO, "cannot open '%s': %s", path, strerror(errno));
+				return -1;
+			}
+			if (binary && isatty(fileno(o->fp))) {
+				fclose(o->fp);
+				kd_err_set(e, KD_EUSAGE, "refusing to write binary data to a terminal ('%s')", path);
+				return -1;
+			}
+			o->path = strdup(path);
+			if (!o->path) {
+				fclose(o->fp);
+				kd_err_set(e, KD_ENOMEM, "out of memory");
+				return -1;
+			}
+			o->name = o->path;
+			return 0;
+		}
+	}
 	o->path = strdup(path);
 	o->tmp = malloc(strlen(path) + 16);
 	if (!o->path || !o->tmp) {
@@ -87,7 +146,7 @@ kdo_open(kdo_file *o, const char *path, int binary, kd_err *e)
 	sprintf(o->tmp, "%s.tmp.XXXXXX", path);
 	fd = mkstemp(o->tmp);
 	if (fd < 0) {
-		kd_err_set(e, KD_EIO, "cannot create '%s': %s", path, strerror(errno));
+		kd_err_set(e, KD_EIO, "cannot create a temporary file for '%s': %s", path, strerror(errno));
 		free(o->path);
 		free(o->tmp);
 		memset(o, 0, sizeof *o);
@@ -138,19 +197,34 @@ kdo_commit(kdo_file *o, kd_err *e)
 		}
 		return 0;
 	}
+	if (!o->tmp) { /* a device or FIFO, written in place */
+		if (fclose(o->fp) && !err)
+			err = errno;
+		o->fp = NULL;
+		if (err)
+			kd_err_set(e, KD_EIO, "write error on '%s': %s", o->path, strerror(err));
+		release(o);
+		return err ? -1 : 0;
+	}
 	if (!err && fsync(fileno(o->fp)) && errno != EINVAL)
 		err = errno;
 	if (fclose(o->fp) && !err)
 		err = errno;
 	o->fp = NULL;
-	if (!err && rename(o->tmp, o->path))
-		err = errno;
+	if (!err && rename(o->tmp, o->path)) {
+		kd_err_set(e, KD_EIO, "cannot rename '%s' to '%s': %s", o->tmp,
+		           o->path, strerror(errno));
+		unlink(o->tmp);
+		release(o);
+		return -1;
+	}
 	if (err) {
 		kd_err_set(e, KD_EIO, "write error on '%s': %s", o->path, strerror(err));
 		unlink(o->tmp);
 		release(o);
 		return -1;
 	}
+	sync_dir(o->path);
 	release(o);
 	return 0;
 }

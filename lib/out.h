@@ -6,7 +6,9 @@
  * stopped by SIGINT, SIGTERM, SIGHUP or SIGPIPE in between, the temporary
  * is removed too, so no half-written file is ever left under the final
  * name. Path NULL or "-" means standard output, written in place; binary
- * data is then refused when standard output is a terminal. */
+ * data is then refused when standard output is a terminal. A path that
+ * exists and is not a regular file (/dev/null, /dev/full, a FIFO) is
+ * written in place too, never replaced; a directory is refused. */
 #ifndef KD_OUT_H
 #define KD_OUT_H
 

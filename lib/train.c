@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "ckpt.h"
 #include "loss.h"
 #include "rng.h"
 
@@ -158,6 +159,8 @@ kdt_fit(kdm_model *m, const kdt_data *d, const kdt_opts *o,
 	float *X = NULL, *Xj = NULL, *tg = NULL, *dl = NULL, *best = NULL;
 	int32_t *y = NULL;
 	double t_start = now_s(), first_loss = -1, best_err = INFINITY;
+	size_t ep0 = 0; /* epochs done before this call (--resume) */
+	kdk_state ck;
 	int rc = -1;
 
 	if (check(m, d, o, e))
@@ -184,8 +187,27 @@ kdt_fit(kdm_model *m, const kdt_data *d, const kdt_opts *o,
 	p.total = n;
 	p.val_n = v ? v->n : 0;
 	p.val_vs_teacher = v && v->n && !v->y;
+	if (o->checkpoint || o->resume) {
+		memset(&ck, 0, sizeof ck);
+		ck.fingerprint = kdk_fingerprint(m, d, o);
+		ck.epochs = o->epochs;
+		ck.n = n;
+		ck.order = order;
+		ck.nparams = m->nparams;
+		ck.params = m->params;
+		ck.vel = kdm_train_velocity(tr);
+		ck.best = best;
+	}
+	if (o->resume) {
+		if (kdk_load(o->resume, &ck, e))
+			goto done;
+		ep0 = (size_t)ck.epoch;
+		rng = ck.rng;
+		first_loss = ck.first_loss;
+		best_err = ck.best_err;
+	}
 
-	for (size_t ep = 0; ep < o->epochs; ep++) {
+	for (size_t ep = ep0; ep < o->epochs; ep++) {
 		double frac = o->epochs > 1 ? (double)ep / (double)(o->epochs - 1) : 0.0;
 		double lr = o->lr * pow(o->lr_end / o->lr, frac), sum = 0.0;
 		double t_ep = now_s(), t_last = t_ep;
@@ -263,8 +285,16 @@ kdt_fit(kdm_model *m, const kdt_data *d, const kdt_opts *o,
 					memcpy(best, m->params, m->nparams * sizeof *best);
 			}
 		}
+		if (o->checkpoint) {
+			ck.epoch = ep + 1;
+			ck.rng = rng;
+			ck.first_loss = first_loss;
+			ck.best_err = best_err;
+			if (kdk_save(o->checkpoint, &ck, e))
+				goto done;
+		}
 		p.end_of_epoch = 1;
-		p.eta_s = (now_s() - t_start) / (double)(ep + 1) * (double)(o->epochs - ep - 1);
+		p.eta_s = (now_s() - t_start) / (double)(ep + 1 - ep0) * (double)(o->epochs - ep - 1);
 		if (report)
 			report(&p, ctx);
 	}

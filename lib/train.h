@@ -37,6 +37,8 @@ typedef struct kdt_opts {
 	double   T;          /* temperature of the soft targets (KDT_DISTILL) */
 	double   alpha;      /* weight of the soft loss (KDT_DISTILL), [0,1] */
 	int      keep_best;  /* restore the parameters of the best validation epoch */
+	const char *checkpoint; /* save the state here after each epoch (ckpt.h), or NULL */
+	const char *resume;     /* start from the state saved here, or NULL */
 } kdt_opts;
 
 /* kdt_opts_init: sensible defaults: 30 epochs, batch 128, lr 0.05 to
@@ -72,9 +74,12 @@ typedef struct kdt_data {
 } kdt_data;
 
 /* kdt_fit: train m in place. Calls report (when not NULL) every few
- * hundred rows and at the end of each epoch. 0, or -1 with e set: bad
- * options or data, out of memory, or divergence ("training diverged in
- * epoch 3: the loss became nan; try a smaller --lr (now 0.05)"). */
+ * hundred rows and at the end of each epoch. With o->checkpoint, saves
+ * the state there at the end of each epoch (before the report); with
+ * o->resume, starts from the state saved there by the same run (ckpt.h).
+ * 0, or -1 with e set: bad options or data, out of memory, divergence
+ * ("training diverged in epoch 3: the loss became nan; try a smaller --lr
+ * (now 0.05)"), or a checkpoint that cannot be written or resumed. */
 int kdt_fit(kdm_model *m, const kdt_data *d, const kdt_opts *o,
             kdt_report_fn report, void *ctx, kd_err *e);
 

@@ -1,0 +1,388 @@
+/* ckpt.c: training checkpoints (see ckpt.h and CHECKPOINT-FORMAT.md),
+ * written and read field by field in little-endian order. */
+#include "ckpt.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <zlib.h>
+
+#include "out.h"
+
+static const unsigned char MAGIC[4] = { 'K', 'D', 'K', 0x1a };
+
+#define HEADER_SIZE 96 /* bytes before the order array */
+#define FLAG_BEST 1u   /* the best parameters follow the velocities */
+
+/* crc_add: zlib's crc32 over any length (its length is a uInt) */
+static uLong
+crc_add(uLong crc, const void *p, size_t n)
+{
+	const Bytef *b = p;
+	while (n > 0) {
+		uInt c = n > (1u << 30) ? (1u << 30) : (uInt)n;
+		crc = crc32(crc, b, c);
+		b += c;
+		n -= c;
+	}
+	return crc;
+}
+
+static void
+put_u32(unsigned char *p, uint32_t v)
+{
+	for (int i = 0; i < 4; i++)
+		p[i] = (unsigned char)(v >> (8 * i));
+}
+
+static void
+put_u64(unsigned char *p, uint64_t v)
+{
+	for (int i = 0; i < 8; i++)
+		p[i] = (unsigned char)(v >> (8 * i));
+}
+
+static uint32_t
+get_u32(const unsigned char *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+	       (uint32_t)p[3] << 24;
+}
+
+static uint64_t
+get_u64(const unsigned char *p)
+{
+	return (uint64_t)get_u32(p) | (uint64_t)get_u32(p + 4) << 32;
+}
+
+static void
+put_f64(unsigned char *p, double v)
+{
+	uint64_t u;
+	memcpy(&u, &v, 8);
+	put_u64(p, u);
+}
+
+static double
+get_f64(const unsigned char *p)
+{
+	uint64_t u = get_u64(p);
+	double v;
+	memcpy(&v, &u, 8);
+	return v;
+}
+
+/* ---- the fingerprint ---- */
+
+/* crc_f64, crc_u64: one option into the fingerprint, as little-endian */
+static uLong
+crc_f64(uLong crc, double v)
+{
+	unsigned char b[8];
+	put_f64(b, v);
+	return crc32(crc, b, 8);
+}
+
+static uLong
+crc_u64(uLong crc, uint64_t v)
+{
+	unsigned char b[8];
+	put_u64(b, v);
+	return crc32(crc, b, 8);
+}
+
+/* crc_set: the rows, labels and ids of a data set, and its targets */
+static uLong
+crc_set(uLong crc, const kdd_set *s, const float *targets, size_t K)
+{
+	if (!s)
+		return crc_u64(crc, UINT64_MAX);
+	crc = crc_u64(crc, s->n);
+	crc = crc_u64(crc, s->d);
+	crc = crc_add(crc, s->x, s->n * s->d * sizeof *s->x);
+	if (s->y)
+		crc = crc_add(crc, s->y, s->n * sizeof *s->y);
+	crc = crc_add(crc, s->id, s->n * sizeof *s->id);
+	if (targets)
+		crc = crc_add(crc, targets, s->n * K * sizeof *targets);
+	return crc;
+}
+
+uint32_t
+kdk_fingerprint(const kdm_model *m, const kdt_data *d, const kdt_opts *o)
+{
+	uLong crc = crc32(0L, Z_NULL, 0);
+
+	crc = crc_u64(crc, o->epochs);
+	crc = crc_u64(crc, o->batch);
+	crc = crc_f64(crc, o->lr);
+	crc = crc_f64(crc, o->lr_end);
+	crc = crc_f64(crc, o->reg.input_dropout);
+	crc = crc_f64(crc, o->reg.dropout);
+	crc = crc_f64(crc, o->reg.maxnorm);
+	crc = crc_f64(crc, o->reg.momentum);
+	crc = crc_f64(crc, o->reg.weight_decay);
+	crc = crc_u64(crc, (uint64_t)(int64_t)o->jitter);
+	crc = crc_u64(crc, o->seed);
+	crc = crc_u64(crc, (uint64_t)(int64_t)o->loss);
+	crc = crc_f64(crc, o->T);
+	crc = crc_f64(crc, o->alpha);
+	crc = crc_u64(crc, (uint64_t)o->keep_best);
+	crc = crc_u64(crc, m->n_layers);
+	for (size_t l = 0; l <= m->n_layers; l++)
+		crc = crc_u64(crc, m->sizes[l]);
+	crc = crc_u64(crc, (uint64_t)m->standardize);
+	if (m->standardize) {
+		crc = crc_add(crc, m->mean, m->D * sizeof *m->mean);
+		crc = crc_add(crc, m->std, m->D * sizeof *m->std);
+	}
+	crc = crc_set(crc, d->train, d->targets, m->K);
+	crc = crc_set(crc, d->val, d->val_targets, m->K);
+	return (uint32_t)crc;
+}
+
+/* ---- writing ---- */
+
+typedef struct wr {
+	FILE *f;
+	uLong crc;
+	int err; /* a write failed; kdo_commit reports it */
+} wr;
+
+static void
+wr_bytes(wr *w, const void *p, size_t n)
+{
+	if (w->err || n == 0)
+		return;
+	if (fwrite(p, 1, n, w->f) != n)
+		w->err = 1;
+	w->crc = crc_add(w->crc, p, n);
+}
+
+/* wr_u32s: n u32 (or, by their bits, f32) values, little-endian */
+static void
+wr_u32s(wr *w, const void *v, size_t n)
+{
+	unsigned char buf[4096];
+	const unsigned char *src = v;
+
+	while (n > 0 && !w->err) {
+		size_t c = n > sizeof buf / 4 ? sizeof buf / 4 : n;
+		for (size_t i = 0; i < c; i++) {
+			uint32_t u;
+			memcpy(&u, src + 4 * i, 4);
+			put_u32(buf + 4 * i, u);
+		}
+		wr_bytes(w, buf, 4 * c);
+		src += 4 * c;
+		n -= c;
+	}
+}
+
+int
+kdk_save(const char *path, const kdk_state *s, kd_err *e)
+{
+	unsigned char h[HEADER_SIZE], b[4];
+	kdo_file o;
+	wr w;
+
+	memset(h, 0, sizeof h);
+	memcpy(h, MAGIC, 4);
+	put_u32(h + 4, KDK_FORMAT_VERSION);
+	put_u32(h + 8, s->fingerprint);
+	put_u32(h + 12, s->best ? FLAG_BEST : 0);
+	put_u64(h + 16, s->epoch);
+	put_u64(h + 24, s->epochs);
+	put_u64(h + 32, s->n);
+	put_u64(h + 40, s->nparams);
+	for (int i = 0; i < 4; i++)
+		put_u64(h + 48 + 8 * i, s->rng.s[i]);
+	put_f64(h + 80, s->first_loss);
+	put_f64(h + 88, s->best_err);
+
+	if (kdo_open(&o, path, 1, e))
+		return -1;
+	w.f = o.fp;
+	w.crc = crc32(0L, Z_NULL, 0);
+	w.err = 0;
+	wr_bytes(&w, h, sizeof h);
+	wr_u32s(&w, s->order, s->n);
+	wr_u32s(&w, s->params, s->nparams);
+	wr_u32s(&w, s->vel, s->nparams);
+	if (s->best)
+		wr_u32s(&w, s->best, s->nparams);
+	put_u32(b, (uint32_t)w.crc);
+	wr_bytes(&w, b, 4);
+	/* a failed write leaves ferror set: kdo_commit reports it and
+	 * removes the temporary, so the previous checkpoint stays */
+	return kdo_commit(&o, e);
+}
+
+/* ---- reading ---- */
+
+typedef struct rd {
+	FILE *f;
+	const char *path;
+	uLong crc;
+	kd_err *e;
+} rd;
+
+static int
+rd_bytes(rd *r, void *p, size_t n)
+{
+	if (n == 0)
+		return 0;
+	if (fread(p, 1, n, r->f) != n) {
+		if (ferror(r->f))
+			kd_err_set(r->e, KD_EIO, "cannot read '%s': %s", r->path,
+			           strerror(errno ? errno : EIO));
+		else
+			kd_err_set(r->e, KD_EFORMAT, "'%s': truncated checkpoint", r->path);
+		return -1;
+	}
+	r->crc = crc_add(r->crc, p, n);
+	return 0;
+}
+
+/* rd_u32s: n little-endian 32-bit values into v */
+static int
+rd_u32s(rd *r, void *v, size_t n)
+{
+	unsigned char *dst = v;
+
+	if (rd_bytes(r, v, 4 * n))
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		uint32_t u = get_u32(dst + 4 * i);
+		memcpy(dst + 4 * i, &u, 4);
+	}
+	return 0;
+}
+
+/* order_ok: order is a permutation of 0..n-1 */
+static int
+order_ok(const uint32_t *order, size_t n)
+{
+	unsigned char *seen = calloc(n ? n : 1, 1);
+	int ok = seen != NULL;
+
+	for (size_t i = 0; ok && i < n; i++) {
+		if (order[i] >= n || seen[order[i]])
+			ok = 0;
+		else
+			seen[order[i]] = 1;
+	}
+	free(seen);
+	return ok;
+}
+
+static int
+load(rd *r, kdk_state *s, uint64_t size)
+{
+	const char *path = r->path;
+	kd_err *e = r->e;
+	unsigned char h[HEADER_SIZE], b[4];
+	uint32_t version, flags;
+	uint64_t expect;
+
+	if (size < 8) {
+		kd_err_set(e, KD_EFORMAT, "'%s': not a kd checkpoint", path);
+		return -1;
+	}
+	if (rd_bytes(r, h, size < HEADER_SIZE ? 8 : HEADER_SIZE))
+		return -1;
+	if (memcmp(h, MAGIC, 4)) {
+		kd_err_set(e, KD_EFORMAT, "'%s': not a kd checkpoint", path);
+		return -1;
+	}
+	version = get_u32(h + 4);
+	if (version != KDK_FORMAT_VERSION) {
+		kd_err_set(e, KD_EFORMAT, "'%s': checkpoint format version %lu is not supported (this kd reads version %d)",
+		           path, (unsigned long)version, KDK_FORMAT_VERSION);
+		return -1;
+	}
+	if (size < HEADER_SIZE) {
+		kd_err_set(e, KD_EFORMAT, "'%s': truncated checkpoint", path);
+		return -1;
+	}
+	flags = get_u32(h + 12);
+	if (get_u32(h + 8) != s->fingerprint || get_u64(h + 24) != s->epochs ||
+	    get_u64(h + 32) != s->n || get_u64(h + 40) != s->nparams ||
+	    flags != (s->best ? FLAG_BEST : 0)) {
+		kd_err_set(e, KD_EMISMATCH, "'%s': a checkpoint of another run (other data, "
+		           "options or model shape): cannot resume this one", path);
+		return -1;
+	}
+	/* n and nparams are the run's own, so this cannot overflow */
+	expect = HEADER_SIZE + 4 * (uint64_t)s->n +
+	         4 * (uint64_t)s->nparams * (s->best ? 3 : 2) + 4;
+	if (size != expect) {
+		kd_err_set(e, KD_EFORMAT, "'%s': %s (%llu bytes, expected %llu)", path,
+		           size < expect ? "truncated checkpoint" : "trailing garbage after the checkpoint",
+		           (unsigned long long)size, (unsigned long long)expect);
+		return -1;
+	}
+	if (rd_u32s(r, s->order, s->n) || rd_u32s(r, s->params, s->nparams) ||
+	    rd_u32s(r, s->vel, s->nparams) ||
+	    (s->best && rd_u32s(r, s->best, s->nparams)))
+		return -1;
+	{
+		uLong crc = r->crc;
+		if (fread(b, 1, 4, r->f) != 4) {
+			kd_err_set(e, KD_EFORMAT, "'%s': truncated checkpoint", path);
+			return -1;
+		}
+		if (get_u32(b) != (uint32_t)crc) {
+			kd_err_set(e, KD_EFORMAT, "'%s': checksum mismatch, file is corrupt", path);
+			return -1;
+		}
+	}
+	s->epoch = get_u64(h + 16);
+	for (int i = 0; i < 4; i++)
+		s->rng.s[i] = get_u64(h + 48 + 8 * i);
+	s->first_loss = get_f64(h + 80);
+	s->best_err = get_f64(h + 88);
+	/* the checksum held: what fails below was written this way */
+	if (s->epoch < 1 || s->epoch > s->epochs ||
+	    !(s->rng.s[0] | s->rng.s[1] | s->rng.s[2] | s->rng.s[3]) ||
+	    !isfinite(s->first_loss) || isnan(s->best_err) ||
+	    !order_ok(s->order, s->n)) {
+		kd_err_set(e, KD_EFORMAT, "'%s': bad checkpoint (an impossible training state)", path);
+		return -1;
+	}
+	return 0;
+}
+
+int
+kdk_load(const char *path, kdk_state *s, kd_err *e)
+{
+	struct stat st;
+	rd r;
+	int rc;
+
+	r.f = fopen(path, "rb");
+	if (!r.f) {
+		kd_err_set(e, KD_EIO, "cannot open '%s': %s", path, strerror(errno));
+		return -1;
+	}
+	if (fstat(fileno(r.f), &st) < 0) {
+		kd_err_set(e, KD_EIO, "cannot read '%s': %s", path, strerror(errno));
+		fclose(r.f);
+		return -1;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		kd_err_set(e, KD_EIO, "cannot read '%s': %s", path,
+		           S_ISDIR(st.st_mode) ? strerror(EISDIR) : "not a regular file");
+		fclose(r.f);
+		return -1;
+	}
+	r.path = path;
+	r.crc = crc32(0L, Z_NULL, 0);
+	r.e = e;
+	rc = load(&r, s, (uint64_t)st.st_size);
+	fclose(r.f);
+	return rc;
+}

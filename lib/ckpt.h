@@ -1,0 +1,61 @@
+/* ckpt.h: training checkpoints, so that an interrupted kd-teacher train or
+ * kd-student can go on where it stopped (--checkpoint, --resume).
+ *
+ * A checkpoint holds everything the training loop of train.c carries from
+ * one epoch to the next: the parameters, the momentum velocities, the
+ * random generator, the row order the next shuffle starts from, the best
+ * parameters and validation error so far, and the first epoch's loss (for
+ * the divergence check). Resumed with the same data, options and BLAS
+ * thread count, a run ends with the same model, bit for bit, as one that
+ * was never stopped. The file format is lib/CHECKPOINT-FORMAT.md: magic,
+ * version, a fingerprint of the run, the state, a CRC-32; it is written
+ * atomically (lib/out.h), so a stop while saving leaves the previous
+ * checkpoint whole. */
+#ifndef KD_CKPT_H
+#define KD_CKPT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kd_err.h"
+#include "rng.h"
+#include "train.h"
+
+#define KDK_FORMAT_VERSION 1
+
+/* the state of a run between two epochs; the arrays belong to the caller */
+typedef struct kdk_state {
+	uint32_t  fingerprint; /* kdk_fingerprint of the run */
+	uint64_t  epoch;       /* epochs done */
+	uint64_t  epochs;      /* epochs of the whole run */
+	kdr_rng   rng;         /* the generator after those epochs */
+	double    first_loss;  /* mean training loss of epoch 1 */
+	double    best_err;    /* lowest validation error so far (inf: none) */
+	size_t    n;           /* training rows */
+	uint32_t *order;       /* (n) the row order the next shuffle permutes */
+	size_t    nparams;     /* parameters of the model */
+	float    *params;      /* (nparams) the model's parameters */
+	float    *vel;         /* (nparams) momentum velocities */
+	float    *best;        /* (nparams) parameters of the best epoch, or
+	                          NULL when the run keeps none */
+} kdk_state;
+
+/* kdk_fingerprint: a CRC-32 of what must be the same to resume a run: the
+ * options of o (all but the checkpoint paths), the model's layer sizes and
+ * standardisation, and the training and validation data of d (values as
+ * this host stores them). */
+uint32_t kdk_fingerprint(const kdm_model *m, const kdt_data *d,
+                         const kdt_opts *o);
+
+/* kdk_save: write s to path, atomically. 0, or -1 with e set. */
+int kdk_save(const char *path, const kdk_state *s, kd_err *e);
+
+/* kdk_load: read the checkpoint at path into s, whose fingerprint,
+ * epochs, n, nparams and arrays (best NULL or not) say what the run
+ * expects; the rest of s is filled in. A checkpoint of another run, of
+ * another format version, truncated, with trailing bytes, failing its
+ * CRC or holding an impossible state is refused with a message. 0 or -1
+ * (the arrays may then be partly overwritten). */
+int kdk_load(const char *path, kdk_state *s, kd_err *e);
+
+#endif
