@@ -65,7 +65,7 @@ BENCH_SRC = $(sort $(wildcard bench/*.c))
 BENCHES   = $(BENCH_SRC:bench/%.c=$(B)/bench/%)
 HDRS      = $(wildcard lib/*.h) $(wildcard tests/unit/*.h)
 
-.PHONY: all check unit asan ubsan fuzz fuzz-run test deps bench demo install clean FORCE
+.PHONY: all check unit asan ubsan valgrind fuzz fuzz-run test deps bench demo install clean FORCE
 .DELETE_ON_ERROR:
 
 all: $(TOOLS) $(UNITS) $(HELPERS) $(REPLAYS)
@@ -114,6 +114,12 @@ asan:
 
 ubsan:
 	$(MAKE) VARIANT=ubsan CFLAGS="-O1 -g" check
+
+# make valgrind: the pipeline and stream tests with every tool under
+# valgrind's memcheck (installs valgrind from Debian when missing)
+valgrind: all
+	bash .ci/install-deps valgrind
+	KD_BIN=$(abspath $(BIN)) KD_TESTBIN=$(abspath $(B)/tests) bash tests/valgrind
 
 # make fuzz: build the fuzz targets (and the tools that make their seeds)
 # with clang-14, then run each for FUZZ_SECONDS

@@ -82,10 +82,11 @@ main(int argc, char **argv)
 	kds_record *rec;
 	kds_writer *w = NULL;
 	kds_header h;
-	kdo_file o;
-	double *wt, *acc;
-	float *tmp, *outv;
+	kdo_file o = { 0 };
+	double *wt, *acc = NULL;
+	float *tmp = NULL, *outv = NULL;
 	uint32_t K;
+	int rc = 1;
 
 	kdc_init(argv[0]);
 	while ((c = getopt_long(argc, argv, "w:go:hV", longopts, NULL)) != -1) {
@@ -120,17 +121,21 @@ main(int argc, char **argv)
 	for (i = 0; i < n; i++) {
 		const kds_header *hi;
 		if (!(r[i] = kds_open(argv[optind + i], &e)))
-			kdc_fail(&e);
+			goto fail;
 		hi = kds_header_of(r[i]);
 		if (i == 0)
 			continue;
-		if (hi->k != kds_header_of(r[0])->k)
-			kdc_die("'%s' has %lu classes, '%s' has %lu", kds_name(r[i]),
-			        (unsigned long)hi->k, kds_name(r[0]),
-			        (unsigned long)kds_header_of(r[0])->k);
-		if (hi->temp != kds_header_of(r[0])->temp)
-			kdc_die("'%s' is at temperature %g, '%s' at %g: soften them alike first",
-			        kds_name(r[i]), hi->temp, kds_name(r[0]), kds_header_of(r[0])->temp);
+		if (hi->k != kds_header_of(r[0])->k) {
+			kd_err_set(&e, KD_EMISMATCH, "'%s' has %lu classes, '%s' has %lu", kds_name(r[i]),
+			           (unsigned long)hi->k, kds_name(r[0]),
+			           (unsigned long)kds_header_of(r[0])->k);
+			goto fail;
+		}
+		if (hi->temp != kds_header_of(r[0])->temp) {
+			kd_err_set(&e, KD_EMISMATCH, "'%s' is at temperature %g, '%s' at %g: soften them alike first",
+			           kds_name(r[i]), hi->temp, kds_name(r[0]), kds_header_of(r[0])->temp);
+			goto fail;
+		}
 	}
 	/* the output header: the first stream's, with the labels of any
 	 * labelled stream and the inputs of the first stream that has them */
@@ -153,11 +158,13 @@ main(int argc, char **argv)
 	acc = malloc(K * sizeof *acc);
 	tmp = malloc(K * sizeof *tmp);
 	outv = malloc(K * sizeof *outv);
-	if (!acc || !tmp || !outv)
-		kdc_die("out of memory");
+	if (!acc || !tmp || !outv) {
+		kd_err_set(&e, KD_ENOMEM, "out of memory");
+		goto fail;
+	}
 
 	if (kdo_open(&o, outpath, 1, &e))
-		kdc_fail(&e);
+		goto fail;
 	if (!(w = kds_create(o.fp, o.name, &h, &e)))
 		goto fail;
 	for (;;) {
@@ -225,7 +232,11 @@ main(int argc, char **argv)
 	}
 	if (kds_finish(w, &e) || kdo_commit(&o, &e))
 		goto fail;
+	rc = 0;
+fail:
 	kds_writer_free(w);
+	if (rc)
+		kdo_abort(&o);
 	for (i = 0; i < n; i++)
 		kds_close(r[i]);
 	free(r);
@@ -234,8 +245,7 @@ main(int argc, char **argv)
 	free(acc);
 	free(tmp);
 	free(outv);
+	if (rc)
+		kdc_fail(&e);
 	return 0;
-fail:
-	kdo_abort(&o);
-	kdc_fail(&e);
 }
