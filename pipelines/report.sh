@@ -65,8 +65,9 @@ results)
 	}
 	echo "# Results of the pipelines"
 	echo
-	echo "Made by \`make -C pipelines ${QUICK:+QUICK=1 }...\` on $(date -u +%Y-%m-%d); figures are test-set"
-	echo "scores of the 10,000 Fashion-MNIST test images, made by kd-eval."
+	echo "Made by \`make -C pipelines ${QUICK:+QUICK=1 }TARGET\` (each section names its target) on"
+	echo "$(date -u +%Y-%m-%d); figures are test-set scores of the 10,000 Fashion-MNIST test"
+	echo "images, made by kd-eval. No choice looked at the test set."
 	if [ -e "$dir/demo.json" ]; then
 		echo
 		echo "## The main job (\`make demo\`)"
@@ -76,6 +77,28 @@ results)
 		table "$dir/demo.json"
 		jq -r 'map({(.model): .errors}) | add |
 			"\nThe distilled student closes \(((.["student-hard"] - .["student-kd"]) / (.["student-hard"] - .teacher) * 1000 | round) / 10)% of the gap between the hard-label student and the teacher."' "$dir/demo.json"
+	fi
+	if [ -e "$dir/seeds.json" ]; then
+		echo
+		echo "## The demo's students over several seeds (\`make seeds\`)"
+		echo
+		echo "| seed | hard-label student | distilled student | gap to the teacher closed |"
+		echo "|---|---|---|---|"
+		jq -r '(map({(.model): .errors}) | add) as $e | $e.teacher as $t |
+			[$e | keys[] | select(startswith("student-hard-")) | ltrimstr("student-hard-")] | sort_by(tonumber)[] as $s |
+			$e["student-hard-" + $s] as $h | $e["student-kd-" + $s] as $k |
+			"| \($s) | \($h) | \($k) | \(if $h > $t then ((($h - $k) / ($h - $t) * 1000 | round) / 10 | tostring) + "%" else "n/a" end) |"' \
+			"$dir/seeds.json"
+		jq -r '(map({(.model): .errors}) | add) as $e |
+			def ms(p): [to_entries[] | select(.key | startswith(p)) | .value] as $v |
+				($v | add / length) as $m |
+				(if ($v | length) > 1 then ($v | map((. - $m) * (. - $m)) | add / (length - 1) | sqrt) else 0 end) as $sd |
+				"\(($m * 10 | round) / 10) ± \(($sd * 10 | round) / 10)";
+			($e | ms("student-hard-")) as $h | ($e | ms("student-kd-")) as $k |
+			([$e | to_entries[] | select(.key | startswith("student-hard-")) | .key | ltrimstr("student-hard-")] |
+			 all(. as $s | $e["student-kd-" + $s] < $e["student-hard-" + $s])) as $every |
+			"\nTeacher: \($e.teacher) errors. Mean ± standard deviation over the seeds: hard-label student \($h), distilled student \($k). The distilled student makes fewer errors on \(if $every then "every seed" else "not every seed" end)."' \
+			"$dir/seeds.json"
 	fi
 	if [ -e "$dir/ensemble.json" ]; then
 		echo

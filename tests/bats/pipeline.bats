@@ -12,7 +12,7 @@ tiny() {
 	# reach this one: the tests read the commands it prints
 	env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -C "$REPO/pipelines" BIN="$KD_BIN" TRAIN="$PWD/train.csv" TEST="$PWD/test.csv" \
 		W="$PWD/work" R="$PWD/results" NVAL=300 T_HIDDEN=32,32 S_HIDDEN=16,16 TINY=4 \
-		JITTER=0 T_EPOCHS=4 S_EPOCHS=4 THREADS=1 ENSEMBLE="1 2" TEMPS="1 4" \
+		JITTER=0 T_EPOCHS=4 S_EPOCHS=4 THREADS=1 ENSEMBLE="1 2" TEMPS="1 4" SEEDS="1 2" \
 		LEFT_OUT=3 T=4 "$@"
 }
 
@@ -60,12 +60,19 @@ setup() {
 @test "the other experiments run and the report collects them" {
 	run tiny all-experiments
 	assert_success
-	for f in demo ensemble temperature leftout unlabelled; do
+	for f in demo seeds ensemble temperature leftout unlabelled; do
 		jq -e 'length > 0' "results/$f.json" > /dev/null
 	done
 	[ "$(head -c 8 results/temperature.png | od -An -tx1 | tr -d ' ')" = 89504e470d0a1a0a ]
 	run jq -r 'map(.model) | join(",")' results/ensemble.json
 	assert_output 'teacher-seed1,teacher-seed2,ensemble-arithmetic,ensemble-geometric,student-from-ensemble'
+	run jq -r 'map(.model) | join(",")' results/seeds.json
+	assert_output 'teacher,student-hard-1,student-kd-1,student-hard-2,student-kd-2'
+	# seed 1 is the demo's own pair
+	cmp work/seeds/kd-1.test.kd work/student-kd.test.kd
+	grep -q '^## The demo.s students over several seeds' results/RESULTS.md
+	grep -q '^| 2 | [0-9]* | [0-9]* | ' results/RESULTS.md
+	grep -q 'Mean ± standard deviation over the seeds' results/RESULTS.md
 	run jq -r '.[0].left_out' results/leftout.json
 	assert_output 3
 	jq -e '.[0].agreement >= 0 and .[0].kl >= 0' results/unlabelled.json
