@@ -10,70 +10,13 @@
 #include <sys/stat.h>
 #include <zlib.h>
 
+#include "le.h"
 #include "out.h"
 
 static const unsigned char MAGIC[4] = { 'K', 'D', 'K', 0x1a };
 
 #define HEADER_SIZE 96 /* bytes before the order array */
 #define FLAG_BEST 1u   /* the best parameters follow the velocities */
-
-/* crc_add: zlib's crc32 over any length (its length is a uInt) */
-static uLong
-crc_add(uLong crc, const void *p, size_t n)
-{
-	const Bytef *b = p;
-	while (n > 0) {
-		uInt c = n > (1u << 30) ? (1u << 30) : (uInt)n;
-		crc = crc32(crc, b, c);
-		b += c;
-		n -= c;
-	}
-	return crc;
-}
-
-static void
-put_u32(unsigned char *p, uint32_t v)
-{
-	for (int i = 0; i < 4; i++)
-		p[i] = (unsigned char)(v >> (8 * i));
-}
-
-static void
-put_u64(unsigned char *p, uint64_t v)
-{
-	for (int i = 0; i < 8; i++)
-		p[i] = (unsigned char)(v >> (8 * i));
-}
-
-static uint32_t
-get_u32(const unsigned char *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-	       (uint32_t)p[3] << 24;
-}
-
-static uint64_t
-get_u64(const unsigned char *p)
-{
-	return (uint64_t)get_u32(p) | (uint64_t)get_u32(p + 4) << 32;
-}
-
-static void
-put_f64(unsigned char *p, double v)
-{
-	uint64_t u;
-	memcpy(&u, &v, 8);
-	put_u64(p, u);
-}
-
-static double
-get_f64(const unsigned char *p)
-{
-	uint64_t u = get_u64(p);
-	double v;
-	memcpy(&v, &u, 8);
-	return v;
-}
 
 /* ---- the fingerprint ---- */
 
@@ -82,7 +25,7 @@ static uLong
 crc_f64(uLong crc, double v)
 {
 	unsigned char b[8];
-	put_f64(b, v);
+	kd_put_f64(b, v);
 	return crc32(crc, b, 8);
 }
 
@@ -90,7 +33,7 @@ static uLong
 crc_u64(uLong crc, uint64_t v)
 {
 	unsigned char b[8];
-	put_u64(b, v);
+	kd_put_u64(b, v);
 	return crc32(crc, b, 8);
 }
 
@@ -102,12 +45,12 @@ crc_set(uLong crc, const kdd_set *s, const float *targets, size_t K)
 		return crc_u64(crc, UINT64_MAX);
 	crc = crc_u64(crc, s->n);
 	crc = crc_u64(crc, s->d);
-	crc = crc_add(crc, s->x, s->n * s->d * sizeof *s->x);
+	crc = kd_crc32(crc, s->x, s->n * s->d * sizeof *s->x);
 	if (s->y)
-		crc = crc_add(crc, s->y, s->n * sizeof *s->y);
-	crc = crc_add(crc, s->id, s->n * sizeof *s->id);
+		crc = kd_crc32(crc, s->y, s->n * sizeof *s->y);
+	crc = kd_crc32(crc, s->id, s->n * sizeof *s->id);
 	if (targets)
-		crc = crc_add(crc, targets, s->n * K * sizeof *targets);
+		crc = kd_crc32(crc, targets, s->n * K * sizeof *targets);
 	return crc;
 }
 
@@ -136,8 +79,8 @@ kdk_fingerprint(const kdm_model *m, const kdt_data *d, const kdt_opts *o)
 		crc = crc_u64(crc, m->sizes[l]);
 	crc = crc_u64(crc, (uint64_t)m->standardize);
 	if (m->standardize) {
-		crc = crc_add(crc, m->mean, m->D * sizeof *m->mean);
-		crc = crc_add(crc, m->std, m->D * sizeof *m->std);
+		crc = kd_crc32(crc, m->mean, m->D * sizeof *m->mean);
+		crc = kd_crc32(crc, m->std, m->D * sizeof *m->std);
 	}
 	crc = crc_set(crc, d->train, d->targets, m->K);
 	crc = crc_set(crc, d->val, d->val_targets, m->K);
@@ -159,7 +102,7 @@ wr_bytes(wr *w, const void *p, size_t n)
 		return;
 	if (fwrite(p, 1, n, w->f) != n)
 		w->err = 1;
-	w->crc = crc_add(w->crc, p, n);
+	w->crc = kd_crc32(w->crc, p, n);
 }
 
 /* wr_u32s: n u32 (or, by their bits, f32) values, little-endian */
@@ -174,7 +117,7 @@ wr_u32s(wr *w, const void *v, size_t n)
 		for (size_t i = 0; i < c; i++) {
 			uint32_t u;
 			memcpy(&u, src + 4 * i, 4);
-			put_u32(buf + 4 * i, u);
+			kd_put_u32(buf + 4 * i, u);
 		}
 		wr_bytes(w, buf, 4 * c);
 		src += 4 * c;
@@ -191,17 +134,17 @@ kdk_save(const char *path, const kdk_state *s, kd_err *e)
 
 	memset(h, 0, sizeof h);
 	memcpy(h, MAGIC, 4);
-	put_u32(h + 4, KDK_FORMAT_VERSION);
-	put_u32(h + 8, s->fingerprint);
-	put_u32(h + 12, s->best ? FLAG_BEST : 0);
-	put_u64(h + 16, s->epoch);
-	put_u64(h + 24, s->epochs);
-	put_u64(h + 32, s->n);
-	put_u64(h + 40, s->nparams);
+	kd_put_u32(h + 4, KDK_FORMAT_VERSION);
+	kd_put_u32(h + 8, s->fingerprint);
+	kd_put_u32(h + 12, s->best ? FLAG_BEST : 0);
+	kd_put_u64(h + 16, s->epoch);
+	kd_put_u64(h + 24, s->epochs);
+	kd_put_u64(h + 32, s->n);
+	kd_put_u64(h + 40, s->nparams);
 	for (int i = 0; i < 4; i++)
-		put_u64(h + 48 + 8 * i, s->rng.s[i]);
-	put_f64(h + 80, s->first_loss);
-	put_f64(h + 88, s->best_err);
+		kd_put_u64(h + 48 + 8 * i, s->rng.s[i]);
+	kd_put_f64(h + 80, s->first_loss);
+	kd_put_f64(h + 88, s->best_err);
 
 	if (kdo_open(&o, path, 1, e))
 		return -1;
@@ -214,7 +157,7 @@ kdk_save(const char *path, const kdk_state *s, kd_err *e)
 	wr_u32s(&w, s->vel, s->nparams);
 	if (s->best)
 		wr_u32s(&w, s->best, s->nparams);
-	put_u32(b, (uint32_t)w.crc);
+	kd_put_u32(b, (uint32_t)w.crc);
 	wr_bytes(&w, b, 4);
 	/* a failed write leaves ferror set: kdo_commit reports it and
 	 * removes the temporary, so the previous checkpoint stays */
@@ -243,7 +186,7 @@ rd_bytes(rd *r, void *p, size_t n)
 			kd_err_set(r->e, KD_EFORMAT, "'%s': truncated checkpoint", r->path);
 		return -1;
 	}
-	r->crc = crc_add(r->crc, p, n);
+	r->crc = kd_crc32(r->crc, p, n);
 	return 0;
 }
 
@@ -256,7 +199,7 @@ rd_u32s(rd *r, void *v, size_t n)
 	if (rd_bytes(r, v, 4 * n))
 		return -1;
 	for (size_t i = 0; i < n; i++) {
-		uint32_t u = get_u32(dst + 4 * i);
+		uint32_t u = kd_get_u32(dst + 4 * i);
 		memcpy(dst + 4 * i, &u, 4);
 	}
 	return 0;
@@ -298,7 +241,7 @@ load(rd *r, kdk_state *s, uint64_t size)
 		kd_err_set(e, KD_EFORMAT, "'%s': not a kd checkpoint", path);
 		return -1;
 	}
-	version = get_u32(h + 4);
+	version = kd_get_u32(h + 4);
 	if (version != KDK_FORMAT_VERSION) {
 		kd_err_set(e, KD_EFORMAT, "'%s': checkpoint format version %lu is not supported (this kd reads version %d)",
 		           path, (unsigned long)version, KDK_FORMAT_VERSION);
@@ -308,9 +251,9 @@ load(rd *r, kdk_state *s, uint64_t size)
 		kd_err_set(e, KD_EFORMAT, "'%s': truncated checkpoint", path);
 		return -1;
 	}
-	flags = get_u32(h + 12);
-	if (get_u32(h + 8) != s->fingerprint || get_u64(h + 24) != s->epochs ||
-	    get_u64(h + 32) != s->n || get_u64(h + 40) != s->nparams ||
+	flags = kd_get_u32(h + 12);
+	if (kd_get_u32(h + 8) != s->fingerprint || kd_get_u64(h + 24) != s->epochs ||
+	    kd_get_u64(h + 32) != s->n || kd_get_u64(h + 40) != s->nparams ||
 	    flags != (s->best ? FLAG_BEST : 0)) {
 		kd_err_set(e, KD_EMISMATCH, "'%s': a checkpoint of another run (other data, "
 		           "options or model shape): cannot resume this one", path);
@@ -335,16 +278,16 @@ load(rd *r, kdk_state *s, uint64_t size)
 			kd_err_set(e, KD_EFORMAT, "'%s': truncated checkpoint", path);
 			return -1;
 		}
-		if (get_u32(b) != (uint32_t)crc) {
+		if (kd_get_u32(b) != (uint32_t)crc) {
 			kd_err_set(e, KD_EFORMAT, "'%s': checksum mismatch, file is corrupt", path);
 			return -1;
 		}
 	}
-	s->epoch = get_u64(h + 16);
+	s->epoch = kd_get_u64(h + 16);
 	for (int i = 0; i < 4; i++)
-		s->rng.s[i] = get_u64(h + 48 + 8 * i);
-	s->first_loss = get_f64(h + 80);
-	s->best_err = get_f64(h + 88);
+		s->rng.s[i] = kd_get_u64(h + 48 + 8 * i);
+	s->first_loss = kd_get_f64(h + 80);
+	s->best_err = kd_get_f64(h + 88);
 	/* the checksum held: what fails below was written this way */
 	if (s->epoch < 1 || s->epoch > s->epochs ||
 	    !(s->rng.s[0] | s->rng.s[1] | s->rng.s[2] | s->rng.s[3]) ||

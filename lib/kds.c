@@ -15,6 +15,7 @@
 #include <zstd.h>
 #include <zstd_errors.h>
 
+#include "le.h"
 #include "prob.h"
 
 #define TAG_RECORD  0x52 /* 'R' */
@@ -26,46 +27,6 @@ static const unsigned char kds_magic[4] = { 'K', 'D', 'S', 0x1A };
 
 /* ---- little-endian codec: explicit, never a struct written whole ---- */
 
-static void
-put_u16(unsigned char *p, uint16_t v)
-{
-	p[0] = (unsigned char)v;
-	p[1] = (unsigned char)(v >> 8);
-}
-
-static void
-put_u32(unsigned char *p, uint32_t v)
-{
-	for (int i = 0; i < 4; i++)
-		p[i] = (unsigned char)(v >> (8 * i));
-}
-
-static void
-put_u64(unsigned char *p, uint64_t v)
-{
-	for (int i = 0; i < 8; i++)
-		p[i] = (unsigned char)(v >> (8 * i));
-}
-
-static uint16_t
-get_u16(const unsigned char *p)
-{
-	return (uint16_t)(p[0] | (p[1] << 8));
-}
-
-static uint32_t
-get_u32(const unsigned char *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-	       (uint32_t)p[3] << 24;
-}
-
-static uint64_t
-get_u64(const unsigned char *p)
-{
-	return (uint64_t)get_u32(p) | (uint64_t)get_u32(p + 4) << 32;
-}
-
 /* floats: a bulk copy on little-endian hosts, byte by byte elsewhere */
 static void
 put_f32s(unsigned char *p, const float *v, size_t n)
@@ -76,7 +37,7 @@ put_f32s(unsigned char *p, const float *v, size_t n)
 	for (size_t i = 0; i < n; i++) {
 		uint32_t u;
 		memcpy(&u, &v[i], 4);
-		put_u32(p + 4 * i, u);
+		kd_put_u32(p + 4 * i, u);
 	}
 #endif
 }
@@ -88,27 +49,10 @@ get_f32s(const unsigned char *p, float *v, size_t n)
 	memcpy(v, p, n * 4);
 #else
 	for (size_t i = 0; i < n; i++) {
-		uint32_t u = get_u32(p + 4 * i);
+		uint32_t u = kd_get_u32(p + 4 * i);
 		memcpy(&v[i], &u, 4);
 	}
 #endif
-}
-
-static void
-put_f64(unsigned char *p, double v)
-{
-	uint64_t u;
-	memcpy(&u, &v, 8);
-	put_u64(p, u);
-}
-
-static double
-get_f64(const unsigned char *p)
-{
-	uint64_t u = get_u64(p);
-	double v;
-	memcpy(&v, &u, 8);
-	return v;
 }
 
 /* ---- headers ---- */
@@ -226,17 +170,17 @@ static void
 header_encode(const kds_header *h, unsigned char *p)
 {
 	memcpy(p, kds_magic, 4);
-	put_u16(p + 4, KDS_VERSION);
+	kd_put_u16(p + 4, KDS_VERSION);
 	p[6] = (unsigned char)h->kind;
 	p[7] = (unsigned char)(h->has_label ? 1 : 0);
-	put_u32(p + 8, h->k);
+	kd_put_u32(p + 8, h->k);
 	p[12] = (unsigned char)h->input_type;
 	p[13] = p[14] = p[15] = 0;
-	put_u32(p + 16, h->dim);
-	put_u32(p + 20, h->width);
-	put_u32(p + 24, h->height);
-	put_f64(p + 28, h->temp);
-	put_u32(p + 36, h->names_len);
+	kd_put_u32(p + 16, h->dim);
+	kd_put_u32(p + 20, h->width);
+	kd_put_u32(p + 24, h->height);
+	kd_put_f64(p + 28, h->temp);
+	kd_put_u32(p + 36, h->names_len);
 	if (h->names_len)
 		memcpy(p + HEADER_FIXED, h->names, h->names_len);
 }
@@ -329,7 +273,7 @@ frame_start(kds_reader *r, kd_err *e)
 		r->zin.pos = 0;
 	}
 	p = (const unsigned char *)r->zin.src + r->zin.pos;
-	if (r->zin.size - r->zin.pos >= 5 && get_u32(p) == ZSTD_MAGICNUMBER &&
+	if (r->zin.size - r->zin.pos >= 5 && kd_get_u32(p) == ZSTD_MAGICNUMBER &&
 	    !(p[4] & 0x04)) {
 		kd_err_set(e, KD_EFORMAT, "'%s': corrupt data (a zstd frame without a content checksum)",
 		           r->name);
@@ -434,7 +378,7 @@ parse_header(kds_reader *r, kds_header *h, kd_err *e)
 		kd_err_set(e, KD_EFORMAT, "'%s': not a kd stream (bad magic)", r->name);
 		return -1;
 	}
-	version = get_u16(p + 4);
+	version = kd_get_u16(p + 4);
 	if (version != KDS_VERSION) {
 		kd_err_set(e, KD_EFORMAT, "'%s': stream format version %u is not supported (this kd reads version %d)",
 		           r->name, version, KDS_VERSION);
@@ -447,13 +391,13 @@ parse_header(kds_reader *r, kds_header *h, kd_err *e)
 		return -1;
 	}
 	h->has_label = p[7];
-	h->k = get_u32(p + 8);
+	h->k = kd_get_u32(p + 8);
 	h->input_type = p[12];
-	h->dim = get_u32(p + 16);
-	h->width = get_u32(p + 20);
-	h->height = get_u32(p + 24);
-	h->temp = get_f64(p + 28);
-	h->names_len = get_u32(p + 36);
+	h->dim = kd_get_u32(p + 16);
+	h->width = kd_get_u32(p + 20);
+	h->height = kd_get_u32(p + 24);
+	h->temp = kd_get_f64(p + 28);
+	h->names_len = kd_get_u32(p + 36);
 	if (h->names_len > KDS_MAX_NAMES) {
 		kd_err_set(e, KD_EFORMAT, "'%s': bad header: class names of %lu bytes (at most %u)",
 		           r->name, (unsigned long)h->names_len, KDS_MAX_NAMES);
@@ -588,7 +532,7 @@ read_trailer(kds_reader *r, kd_err *e)
 		           r->name, (unsigned long long)r->count);
 		return -1;
 	}
-	n = get_u64(r->buf + r->pos + 1);
+	n = kd_get_u64(r->buf + r->pos + 1);
 	if (n != r->seg_count) {
 		kd_err_set(e, KD_EFORMAT, "'%s': trailer after record %llu counts %llu records, the part holds %llu",
 		           r->name, (unsigned long long)r->count,
@@ -608,11 +552,11 @@ decode_record(kds_reader *r, kds_record *rec, kd_err *e)
 	unsigned long long at = (unsigned long long)r->count + 1;
 	size_t bad;
 
-	rec->id = get_u64(p);
+	rec->id = kd_get_u64(p);
 	p += 8;
 	rec->label = -1;
 	if (h->has_label) {
-		uint32_t l = get_u32(p);
+		uint32_t l = kd_get_u32(p);
 		p += 4;
 		if (l >= h->k) {
 			kd_err_set(e, KD_EFORMAT, "'%s': record %llu: label %lu out of range (0 to %lu)",
@@ -872,10 +816,10 @@ kds_write(kds_writer *w, const kds_record *rec, kd_err *e)
 		return -1;
 	p = w->stage + w->stage_len;
 	p[0] = TAG_RECORD;
-	put_u64(p + 1, rec->id);
+	kd_put_u64(p + 1, rec->id);
 	p += 9;
 	if (h->has_label) {
-		put_u32(p, (uint32_t)rec->label);
+		kd_put_u32(p, (uint32_t)rec->label);
 		p += 4;
 	}
 	put_f32s(p, rec->values, h->k);
@@ -917,7 +861,7 @@ kds_finish(kds_writer *w, kd_err *e)
 		return -1;
 	}
 	t[0] = TAG_TRAILER;
-	put_u64(t + 1, w->count);
+	kd_put_u64(t + 1, w->count);
 	if (stage(w, t, sizeof t, e) || push(w, ZSTD_e_end, e))
 		return -1;
 	if (fflush(w->fp))

@@ -11,6 +11,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "le.h"
 #include "out.h"
 
 static const unsigned char MAGIC[4] = {'K', 'D', 'M', 0x1a};
@@ -32,22 +33,6 @@ host_is_le(void)
 	return c == 1;
 }
 
-static void
-put_le32(unsigned char *p, uint32_t v)
-{
-	p[0] = (unsigned char)v;
-	p[1] = (unsigned char)(v >> 8);
-	p[2] = (unsigned char)(v >> 16);
-	p[3] = (unsigned char)(v >> 24);
-}
-
-static uint32_t
-get_le32(const unsigned char *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-	       (uint32_t)p[3] << 24;
-}
-
 /* swap4: reverse the bytes of each of n 4-byte values in p */
 static void
 swap4(unsigned char *p, size_t n)
@@ -62,19 +47,6 @@ swap4(unsigned char *p, size_t n)
 	}
 }
 
-/* crc_update: zlib's crc32 over any length (its length is a uInt) */
-static uLong
-crc_update(uLong crc, const void *buf, size_t n)
-{
-	const Bytef *p = buf;
-	while (n > 0) {
-		uInt c = n > (1u << 30) ? (1u << 30) : (uInt)n;
-		crc = crc32(crc, p, c);
-		p += c;
-		n -= c;
-	}
-	return crc;
-}
 
 /* ---- writing ---- */
 
@@ -95,14 +67,14 @@ wr_bytes(wr *w, const void *p, size_t n)
 		w->saved_errno = errno ? errno : EIO;
 		return;
 	}
-	w->crc = crc_update(w->crc, p, n);
+	w->crc = kd_crc32(w->crc, p, n);
 }
 
 static void
 wr_u32(wr *w, uint32_t v)
 {
 	unsigned char b[4];
-	put_le32(b, v);
+	kd_put_u32(b, v);
 	wr_bytes(w, b, 4);
 }
 
@@ -110,8 +82,7 @@ static void
 wr_u64(wr *w, uint64_t v)
 {
 	unsigned char b[8];
-	put_le32(b, (uint32_t)v);
-	put_le32(b + 4, (uint32_t)(v >> 32));
+	kd_put_u64(b, v);
 	wr_bytes(w, b, 8);
 }
 
@@ -160,7 +131,7 @@ write_model(wr *w, const kdm_model *m)
 	{
 		unsigned char b[4];
 		uLong crc = w->crc;
-		put_le32(b, (uint32_t)crc);
+		kd_put_u32(b, (uint32_t)crc);
 		wr_bytes(w, b, 4);
 	}
 }
@@ -211,7 +182,7 @@ rd_bytes(rd *r, void *p, size_t n)
 			           "file", r->path);
 		return -1;
 	}
-	r->crc = crc_update(r->crc, p, n);
+	r->crc = kd_crc32(r->crc, p, n);
 	return 0;
 }
 
@@ -255,7 +226,7 @@ parse(rd *r, uint64_t size)
 	}
 	if (size < 8)
 		goto truncated;
-	version = get_le32(hd + 4);
+	version = kd_get_u32(hd + 4);
 	if (version != KDM_FORMAT_VERSION) {
 		kd_err_set(e, KD_EFORMAT, "'%s': model format version %lu is "
 		           "not supported (this kd reads version %d)", path,
@@ -264,13 +235,13 @@ parse(rd *r, uint64_t size)
 	}
 	if (size < 16)
 		goto truncated;
-	flags = get_le32(hd + 8);
+	flags = kd_get_u32(hd + 8);
 	if (flags & ~(uint32_t)FLAGS_KNOWN) {
 		kd_err_set(e, KD_EFORMAT, "'%s': unknown model flags 0x%lx",
 		           path, (unsigned long)flags);
 		return NULL;
 	}
-	L = get_le32(hd + 12);
+	L = kd_get_u32(hd + 12);
 	if (L < 1 || L > KDM_MAX_LAYERS) {
 		kd_err_set(e, KD_ERANGE, "'%s': %zu weight layers is out of "
 		           "range (1 to %d)", path, L, KDM_MAX_LAYERS);
@@ -282,7 +253,7 @@ parse(rd *r, uint64_t size)
 	for (size_t l = 0; l <= L; l++) {
 		if (rd_bytes(r, b, 4) < 0)
 			return NULL;
-		sizes[l] = get_le32(b);
+		sizes[l] = kd_get_u32(b);
 	}
 	if (kdm_check_sizes(sizes, L, &np, &sub) < 0) {
 		kd_err_set(e, sub.code, "'%s': %s", path, sub.msg);
@@ -290,7 +261,7 @@ parse(rd *r, uint64_t size)
 	}
 	if (rd_bytes(r, b, 8) < 0)
 		return NULL;
-	names_len = get_le32(b) | (uint64_t)get_le32(b + 4) << 32;
+	names_len = kd_get_u64(b);
 	if (!(flags & FLAG_NAMES) && names_len != 0) {
 		kd_err_set(e, KD_EFORMAT, "'%s': %llu bytes of class names "
 		           "without the names flag", path,
@@ -347,7 +318,7 @@ parse(rd *r, uint64_t size)
 			           path);
 			goto fail;
 		}
-		if (get_le32(b) != (uint32_t)crc) {
+		if (kd_get_u32(b) != (uint32_t)crc) {
 			kd_err_set(e, KD_EFORMAT, "'%s': checksum mismatch, "
 			           "file is corrupt", path);
 			goto fail;
