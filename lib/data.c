@@ -1103,6 +1103,7 @@ kdd_stream_load(const char *path, kdd_set *out, float **values,
 		*values = NULL;
 	if (!(r = kds_open(path, e)))
 		return -1;
+	kds_check_rows(r); /* shards joined with cat: every row once */
 	h = kds_header_of(r);
 	d = h->dim;
 	K = h->k;

@@ -204,6 +204,7 @@ kde_src_stream(const char *path, kd_err *e)
 
 	if (!r)
 		return NULL;
+	kds_check_rows(r); /* shards joined with cat: every row once */
 	h = kds_header_of(r);
 	if (!(s = src_new(kds_name(r), h->k, e))) {
 		kds_close(r);

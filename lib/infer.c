@@ -43,18 +43,41 @@ kdi_run(const char *model_path, const char *data, const char *out_path,
 	kdo_file out = { 0 };
 	float *logits = NULL;
 	int rc = -1, opened = 0;
+	size_t first = 0, end;
 
 	memset(&s, 0, sizeof s);
 	if (!(m = kdm_load(model_path, e)))
 		return -1;
 	if (kdd_load(data, &o->load, &s, e))
 		goto done;
+	end = s.n;
 	if (s.d != m->D) {
 		kd_err_set(e, KD_EMISMATCH, "'%s' has %zu features, model '%s' takes %zu",
 		           data, s.d, model_path, m->D);
 		goto done;
 	}
 	kds_header_init(&h, (uint32_t)m->K, KDP_LOGITS);
+	h.rows = s.n;
+	for (size_t i = 0; i < s.n; i++)
+		if (s.id[i] != i) { /* e.g. a stream of some rows: not known */
+			h.rows = 0;
+			break;
+		}
+	if (o->shards) {
+		if (o->shard < 1 || o->shard > o->shards) {
+			kd_err_set(e, KD_EUSAGE, "shard %llu of %llu: shards are numbered 1 to %llu",
+			           (unsigned long long)o->shard, (unsigned long long)o->shards,
+			           (unsigned long long)o->shards);
+			goto done;
+		}
+		/* n = qN + rem: the first rem parts get q + 1 rows, the
+		 * others q, in row order */
+		{
+			uint64_t q = s.n / o->shards, rem = s.n % o->shards, i = o->shard - 1;
+			first = (size_t)(i * q + (i < rem ? i : rem));
+			end = first + (size_t)(q + (i < rem ? 1 : 0));
+		}
+	}
 	h.has_label = s.y && !o->no_label;
 	if (h.has_label)
 		for (size_t i = 0; i < s.n; i++)
@@ -94,8 +117,8 @@ kdi_run(const char *model_path, const char *data, const char *out_path,
 	opened = 1;
 	if (!(w = kds_create(out.fp, out.name, &h, e)))
 		goto done;
-	for (size_t i = 0; i < s.n; i += BATCH) {
-		size_t B = s.n - i < BATCH ? s.n - i : BATCH;
+	for (size_t i = first; i < end; i += BATCH) {
+		size_t B = end - i < BATCH ? end - i : BATCH;
 		kdm_forward(m, ws, s.x + i * s.d, B, logits);
 		for (size_t b = 0; b < B; b++) {
 			kds_record r;

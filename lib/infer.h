@@ -10,6 +10,9 @@ typedef struct kdi_opts {
 	int           inputs;   /* carry each row's inputs in the stream */
 	int           no_label; /* leave the labels out even when DATA has them */
 	kdd_load_opts load;     /* how to read DATA */
+	uint64_t      shard;    /* with shards > 0: run only part shard (1 to
+	                           shards) of the rows, by row number */
+	uint64_t      shards;   /* 0: all rows */
 } kdi_opts;
 
 /* kdi_opts_init: no inputs, labels when the data has them. */
@@ -19,7 +22,13 @@ void kdi_opts_init(kdi_opts *o);
  * and write one record per row to out_path (NULL or "-": stdout, refused
  * when a terminal; else atomically): row id, label, the K logits at T=1,
  * inputs as asked (as bytes/255 when every input is one, else float32).
- * Class names come from the model, else from the data. 0 or -1. */
+ * Class names come from the model, else from the data. When the rows'
+ * ids are 0 to n-1 (files), the header gives n as the data set's rows.
+ * With o->shards = N, only part I = o->shard of the rows is run: n = qN +
+ * r rows in row order, q + 1 to each of the first r parts, q to the
+ * others. The N parts joined with cat, in order, hold the same records as one
+ * run over all rows, and in any order every row once (kds_check_rows).
+ * 0 or -1. */
 int kdi_run(const char *model_path, const char *data, const char *out_path,
             const kdi_opts *o, kd_err *e);
 

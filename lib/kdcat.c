@@ -106,6 +106,8 @@ kdcat_info(const char *path, FILE *out, kd_err *e)
 		fputc('\n', out);
 	}
 	fprintf(out, "records: %llu\n", (unsigned long long)kds_count(r));
+	if (h->rows)
+		fprintf(out, "rows of the data set: %llu\n", (unsigned long long)h->rows);
 	kds_close(r);
 	return 0;
 }

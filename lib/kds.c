@@ -20,7 +20,8 @@
 
 #define TAG_RECORD  0x52 /* 'R' */
 #define TAG_TRAILER 0x45 /* 'E' */
-#define HEADER_FIXED 40
+#define HEADER_V1 40 /* bytes of the fixed header, version 1 */
+#define HEADER_FIXED 48 /* and version 2: the row count at 40 */
 #define TRAILER_SIZE 9
 
 static const unsigned char kds_magic[4] = { 'K', 'D', 'S', 0x1A };
@@ -181,6 +182,7 @@ header_encode(const kds_header *h, unsigned char *p)
 	kd_put_u32(p + 24, h->height);
 	kd_put_f64(p + 28, h->temp);
 	kd_put_u32(p + 36, h->names_len);
+	kd_put_u64(p + 40, h->rows);
 	if (h->names_len)
 		memcpy(p + HEADER_FIXED, h->names, h->names_len);
 }
@@ -198,6 +200,7 @@ headers_differ(const kds_header *a, const kds_header *b)
 	if (a->names_len != b->names_len ||
 	    (a->names_len && memcmp(a->names, b->names, a->names_len)))
 		return "class names";
+	if (a->rows != b->rows) return "rows of the data set";
 	return NULL;
 }
 
@@ -226,6 +229,9 @@ struct kds_reader {
 	int            failed;     /* a previous call failed: stay failed */
 	float         *values;     /* k values of the current record */
 	float         *inputs;     /* dim inputs of the current record */
+	int            check_rows; /* kds_check_rows was called */
+	struct run { uint64_t lo, hi; } *runs; /* row ids seen: [lo, hi), sorted */
+	size_t         nruns, runs_cap, cur;   /* cur: the run last extended */
 };
 
 static int
@@ -360,7 +366,7 @@ parse_header(kds_reader *r, kds_header *h, kd_err *e)
 	int cut, rc;
 	uint16_t version;
 
-	rc = fill(r, HEADER_FIXED, &cut, e);
+	rc = fill(r, HEADER_V1, &cut, e);
 	if (rc == 0 || cut) {
 		if (r->bytes_in == 0)
 			kd_err_set(e, KD_EFORMAT, "'%s': empty input", r->name);
@@ -379,10 +385,19 @@ parse_header(kds_reader *r, kds_header *h, kd_err *e)
 		return -1;
 	}
 	version = kd_get_u16(p + 4);
-	if (version != KDS_VERSION) {
-		kd_err_set(e, KD_EFORMAT, "'%s': stream format version %u is not supported (this kd reads version %d)",
+	if (version != 1 && version != KDS_VERSION) {
+		kd_err_set(e, KD_EFORMAT, "'%s': stream format version %u is not supported (this kd reads versions 1 and %d)",
 		           r->name, version, KDS_VERSION);
 		return -1;
+	}
+	if (version >= 2) {
+		rc = fill(r, HEADER_FIXED, &cut, e);
+		if (rc <= 0) {
+			if (rc == 0 || cut)
+				kd_err_set(e, KD_EFORMAT, "'%s': truncated in the header", r->name);
+			return -1;
+		}
+		p = r->buf + r->pos;
 	}
 	memset(h, 0, sizeof *h);
 	h->kind = p[6];
@@ -398,6 +413,7 @@ parse_header(kds_reader *r, kds_header *h, kd_err *e)
 	h->height = kd_get_u32(p + 24);
 	h->temp = kd_get_f64(p + 28);
 	h->names_len = kd_get_u32(p + 36);
+	h->rows = version >= 2 ? kd_get_u64(p + 40) : 0;
 	if (h->names_len > KDS_MAX_NAMES) {
 		kd_err_set(e, KD_EFORMAT, "'%s': bad header: class names of %lu bytes (at most %u)",
 		           r->name, (unsigned long)h->names_len, KDS_MAX_NAMES);
@@ -415,7 +431,7 @@ parse_header(kds_reader *r, kds_header *h, kd_err *e)
 			return -1;
 		}
 	}
-	r->pos += HEADER_FIXED;
+	r->pos += version >= 2 ? HEADER_FIXED : HEADER_V1;
 	if (h->names_len) {
 		kd_err why;
 		rc = fill(r, h->names_len, &cut, e);
@@ -595,6 +611,102 @@ decode_record(kds_reader *r, kds_record *rec, kd_err *e)
 	return 0;
 }
 
+void
+kds_check_rows(kds_reader *r)
+{
+	r->check_rows = r->h.rows > 0;
+}
+
+/* rows_add: note row id of record `at`; -1 when it is out of range,
+ * already seen, or would make too many runs */
+static int
+rows_add(kds_reader *r, uint64_t id, unsigned long long at, kd_err *e)
+{
+	struct run *v = r->runs;
+	size_t lo = 0, hi = r->nruns, i;
+
+	if (id >= r->h.rows) {
+		kd_err_set(e, KD_EFORMAT, "'%s': record %llu: row id %llu out of range (the data set has %llu rows, ids 0 to %llu)",
+		           r->name, at, (unsigned long long)id,
+		           (unsigned long long)r->h.rows, (unsigned long long)r->h.rows - 1);
+		return -1;
+	}
+	/* the usual case: the next id of the run last extended */
+	if (r->nruns && v[r->cur].hi == id &&
+	    (r->cur + 1 == r->nruns || v[r->cur + 1].lo > id)) {
+		i = r->cur;
+		v[i].hi++;
+		goto merge;
+	}
+	while (lo < hi) { /* i: the first run that starts after id */
+		size_t mid = lo + (hi - lo) / 2;
+		if (v[mid].lo <= id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	i = lo;
+	if (i > 0 && v[i - 1].hi > id) {
+		kd_err_set(e, KD_EMISMATCH, "'%s': record %llu: row id %llu comes twice",
+		           r->name, at, (unsigned long long)id);
+		return -1;
+	}
+	if (i > 0 && v[i - 1].hi == id) {
+		i--;
+		v[i].hi++;
+		goto merge;
+	}
+	if (i < r->nruns && v[i].lo == id + 1) {
+		v[i].lo = id;
+		r->cur = i;
+		return 0;
+	}
+	if (r->nruns == r->runs_cap) {
+		size_t cap = r->runs_cap ? 2 * r->runs_cap : 16;
+		if (r->nruns >= KDS_MAX_RUNS) {
+			kd_err_set(e, KD_EFORMAT, "'%s': record %llu: row ids in more than %u separate runs: cannot check that every row comes once (write each shard's rows in order)",
+			           r->name, at, KDS_MAX_RUNS);
+			return -1;
+		}
+		v = realloc(r->runs, cap * sizeof *v);
+		if (!v) {
+			kd_err_set(e, KD_ENOMEM, "'%s': out of memory", r->name);
+			return -1;
+		}
+		r->runs = v;
+		r->runs_cap = cap;
+	}
+	memmove(v + i + 1, v + i, (r->nruns - i) * sizeof *v);
+	v[i].lo = id;
+	v[i].hi = id + 1;
+	r->nruns++;
+	r->cur = i;
+	return 0;
+merge:
+	if (i + 1 < r->nruns && v[i + 1].lo == v[i].hi) {
+		v[i].hi = v[i + 1].hi;
+		memmove(v + i + 1, v + i + 2, (r->nruns - i - 2) * sizeof *v);
+		r->nruns--;
+	}
+	r->cur = i;
+	return 0;
+}
+
+/* rows_end: at the end of the stream, every row id 0 to rows-1 came */
+static int
+rows_end(kds_reader *r, kd_err *e)
+{
+	uint64_t missing;
+
+	if (r->nruns == 1 && r->runs[0].lo == 0 && r->runs[0].hi == r->h.rows)
+		return 0;
+	missing = r->nruns == 0 || r->runs[0].lo > 0 ? 0 : r->runs[0].hi;
+	kd_err_set(e, KD_EFORMAT, "'%s': row id %llu is missing (the data set has %llu rows, the stream %llu records): a shard left out?",
+	           r->name, (unsigned long long)missing, (unsigned long long)r->h.rows,
+	           (unsigned long long)r->count);
+	return -1;
+}
+
 int
 kds_read(kds_reader *r, kds_record *rec, kd_err *e)
 {
@@ -612,8 +724,11 @@ kds_read(kds_reader *r, kds_record *rec, kd_err *e)
 			 * stream joined with cat whose header must match */
 			const char *what;
 			rc = fill(r, 1, &cut, e);
-			if (rc == 0)
+			if (rc == 0) {
+				if (r->check_rows && rows_end(r, e))
+					goto fail;
 				return 0;
+			}
 			if (rc < 0)
 				goto fail;
 			kds_header_free(&r->seg);
@@ -652,6 +767,8 @@ kds_read(kds_reader *r, kds_record *rec, kd_err *e)
 		}
 		if (decode_record(r, rec, e))
 			goto fail;
+		if (r->check_rows && rows_add(r, rec->id, (unsigned long long)r->count + 1, e))
+			goto fail;
 		r->pos += r->rec_size;
 		r->count++;
 		r->seg_count++;
@@ -676,6 +793,7 @@ kds_close(kds_reader *r)
 	free(r->buf);
 	free(r->values);
 	free(r->inputs);
+	free(r->runs);
 	free(r->name);
 	free(r);
 }
@@ -799,6 +917,12 @@ kds_write(kds_writer *w, const kds_record *rec, kd_err *e)
 		kd_err_set(e, KD_ERANGE, "'%s': record %llu: label %ld out of range (0 to %lu)",
 		           w->name, (unsigned long long)w->count + 1, (long)rec->label,
 		           (unsigned long)h->k - 1);
+		return -1;
+	}
+	if (h->rows && rec->id >= h->rows) {
+		kd_err_set(e, KD_ERANGE, "'%s': record %llu: row id %llu out of range (the header says %llu rows)",
+		           w->name, (unsigned long long)w->count + 1,
+		           (unsigned long long)rec->id, (unsigned long long)h->rows);
 		return -1;
 	}
 	if (kdp_check(h->kind, rec->values, h->k, &bad)) {

@@ -19,7 +19,8 @@
 
 #include "kd_err.h"
 
-#define KDS_VERSION   1
+#define KDS_VERSION   2            /* written; version 1 is read too */
+#define KDS_MAX_RUNS  (1u << 20)   /* separate runs of row ids, see kds_check_rows */
 #define KDS_MAX_K     (1u << 20)   /* classes per record */
 #define KDS_MAX_DIM   (1u << 22)   /* input features per record */
 #define KDS_MAX_NAMES (1u << 20)   /* bytes of class names */
@@ -42,6 +43,9 @@ typedef struct kds_header {
 	uint32_t height;     /* image height of the inputs, 0 when not images */
 	uint32_t names_len;  /* bytes in names, 0 when the classes are unnamed */
 	char    *names;      /* k NUL-terminated class names back to back */
+	uint64_t rows;       /* rows of the whole data set, whose ids are 0 to
+	                        rows-1 (0: not known); shards of one data set
+	                        share it, see kds_check_rows */
 } kds_header;
 
 typedef struct kds_record {
@@ -90,6 +94,15 @@ const char *kds_name(const kds_reader *r);
  * of a complete stream, -1 on any error (truncation, corruption, a bad
  * value), naming the record ("'x.kd': truncated at record 12"). */
 int kds_read(kds_reader *r, kds_record *rec, kd_err *e);
+
+/* kds_check_rows: from now on, when the header gives the data set's rows,
+ * make kds_read fail on a row id out of range or repeated, and at the end
+ * of the stream on any row id missing, naming the row: the check that the
+ * shards of a data set, joined with cat in any order, hold every row once.
+ * Call it right after kds_open. Memory grows with the number of separate
+ * runs of consecutive ids (one per shard), not with the records; more
+ * than KDS_MAX_RUNS runs are refused. No effect when rows is 0. */
+void kds_check_rows(kds_reader *r);
 
 /* kds_count: the number of records returned so far. */
 uint64_t kds_count(const kds_reader *r);

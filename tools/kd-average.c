@@ -122,6 +122,7 @@ main(int argc, char **argv)
 		const kds_header *hi;
 		if (!(r[i] = kds_open(argv[optind + i], &e)))
 			goto fail;
+		kds_check_rows(r[i]); /* shards joined with cat: every row once */
 		hi = kds_header_of(r[i]);
 		if (i == 0)
 			continue;

@@ -1,5 +1,6 @@
 /* kd-teacher: train the cumbersome model, or run any trained model over a
  * data set and write its logits as a kd stream. */
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,6 +35,10 @@ usage(void)
 	       "  -m, --model MODEL    the model to run\n"
 	       "      --inputs         carry the inputs in the stream\n"
 	       "      --no-label       do not carry labels (an unlabelled transfer set)\n"
+	       "      --shard I/N      run only part I of N of the rows (by row number);\n"
+	       "                       the N parts joined with cat, in any order, stand for\n"
+	       "                       one run, and kd-average, kd-student and kd-eval check\n"
+	       "                       that every row comes exactly once\n"
 	       "  -o, --output FILE    write to FILE (atomically) instead of stdout\n"
 	       "      --threads N      BLAS threads (default: all cores)\n"
 	       "      --label-col N, --header, --rows N   as below\n"
@@ -47,13 +52,35 @@ usage(void)
 	       kdc_train_help);
 }
 
-enum { O_INPUTS = 2000, O_NOLABEL };
+enum { O_INPUTS = 2000, O_NOLABEL, O_SHARD };
+
+/* parse_shard: "I/N" with 1 <= I <= N */
+static void
+parse_shard(const char *a, kdi_opts *run)
+{
+	char *end;
+	unsigned long long i, n;
+
+	errno = 0;
+	i = strtoull(a, &end, 10);
+	if (end == a || *end != '/' || a[0] == '-')
+		kdc_usage_error("--shard wants I/N, as in 2/4, not '%s'", a);
+	a = end + 1;
+	n = strtoull(a, &end, 10);
+	if (end == a || *end || a[0] == '-' || errno)
+		kdc_usage_error("--shard wants I/N, as in 2/4, not '%s'", a);
+	if (n < 1 || i < 1 || i > n)
+		kdc_usage_error("--shard %llu/%llu: I must be 1 to N", i, n);
+	run->shard = i;
+	run->shards = n;
+}
 
 static const struct option longopts[] = {
 	KDC_TRAIN_LONGOPTS,
 	{ "model", required_argument, NULL, 'm' },
 	{ "inputs", no_argument, NULL, O_INPUTS },
 	{ "no-label", no_argument, NULL, O_NOLABEL },
+	{ "shard", required_argument, NULL, O_SHARD },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
 	{ NULL, 0, NULL, 0 }
@@ -87,6 +114,7 @@ main(int argc, char **argv)
 		case 'm': model = optarg; break;
 		case O_INPUTS: run.inputs = 1; break;
 		case O_NOLABEL: run.no_label = 1; break;
+		case O_SHARD: parse_shard(optarg, &run); break;
 		case 'h': usage(); kdc_close_stdout(); return 0;
 		case 'V': kdc_version();
 		default: kdc_usage_error("unknown option");
@@ -106,6 +134,8 @@ main(int argc, char **argv)
 	}
 	if (model)
 		kdc_usage_error("-m runs a model; kd-teacher train makes one");
+	if (run.shards || run.inputs || run.no_label)
+		kdc_usage_error("--shard, --inputs and --no-label go with -m MODEL");
 	if (!cfg.output)
 		kdc_usage_error("kd-teacher train needs -o MODEL");
 	{

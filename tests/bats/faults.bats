@@ -268,10 +268,10 @@ KILLED+=' | { dd bs=1000 count=100 iflag=fullblock 2> /dev/null; kill -9 "$(cat 
 
 @test "a stream or model file of another format version is refused by name" {
 	small
-	edit_content t.kd 4 '\002' v2.kd
-	run --separate-stderr kd-cat v2.kd
+	edit_content t.kd 4 '\003' v3.kd
+	run --separate-stderr kd-cat v3.kd
 	fails_cleanly kd-cat
-	assert_equal "$stderr" "kd-cat: 'v2.kd': stream format version 2 is not supported (this kd reads version 1)"
+	assert_equal "$stderr" "kd-cat: 'v3.kd': stream format version 3 is not supported (this kd reads versions 1 and 2)"
 	cp t.kdm v2.kdm
 	printf '\002' | dd of=v2.kdm bs=1 seek=4 conv=notrunc status=none
 	run --separate-stderr kd-teacher -m v2.kdm d.csv
@@ -358,11 +358,11 @@ KILLED+=' | { dd bs=1000 count=100 iflag=fullblock 2> /dev/null; kill -9 "$(cat 
 
 @test "NaN, infinite logits, labels of -1 and K in a stream are refused by record" {
 	kd-genstream --rows 3 --classes 4 --labels > s.kd
-	# content: header 40 bytes; record 1 at 40: tag, id (8), label (4), values
-	edit_content s.kd 53 '\000\000\300\177' nan.kd
-	edit_content s.kd 57 '\000\000\200\177' inf.kd
-	edit_content s.kd 49 '\377\377\377\377' minus1.kd
-	edit_content s.kd 49 '\004\000\000\000' k.kd
+	# content: header 48 bytes; record 1 at 48: tag, id (8), label (4), values
+	edit_content s.kd 61 '\000\000\300\177' nan.kd
+	edit_content s.kd 65 '\000\000\200\177' inf.kd
+	edit_content s.kd 57 '\377\377\377\377' minus1.kd
+	edit_content s.kd 57 '\004\000\000\000' k.kd
 	run --separate-stderr kd-cat nan.kd
 	assert_equal "$stderr" "kd-cat: 'nan.kd': record 1: value 1 (nan) is not valid logits"
 	run --separate-stderr kd-soften -T 2 inf.kd

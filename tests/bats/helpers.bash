@@ -19,3 +19,24 @@ no_temporaries() {
 	left=$(find "${1:-.}" -name '*.tmp.*' | head -1)
 	[ -z "$left" ] || { echo "temporary left behind: $left"; return 1; }
 }
+
+# same_records A.csv B.csv: two kd-cat outputs hold the same rows (ids,
+# labels, the header line) and values equal to float32 rounding (1e-5,
+# relative); sgemm's sums may differ in the last bits with the batch
+# around a row
+same_records() {
+	[ "$(wc -l < "$1")" -eq "$(wc -l < "$2")" ] || { echo "$1 and $2 differ in length"; return 1; }
+	paste -d '\n' "$1" "$2" | awk -F, '
+		NR % 2 == 1 { n = split($0, a, ","); line = $0; next }
+		{
+			if (NF != n) { print "line " NR / 2 ": field counts differ"; bad = 1; exit }
+			if (NR == 2 && $0 != line) { print "headers differ"; bad = 1; exit }
+			if (NR > 2 && ($1 != a[1] || $2 != a[2])) { print "line " NR / 2 ": id or label differ"; bad = 1; exit }
+			for (i = 3; NR > 2 && i <= NF; i++) {
+				d = $i - a[i]; if (d < 0) d = -d
+				m = a[i] < 0 ? -a[i] : a[i]
+				if (d > 1e-5 * (m > 1 ? m : 1)) { print "line " NR / 2 ", field " i ": " a[i] " and " $i; bad = 1; exit }
+			}
+		}
+		END { exit bad }'
+}

@@ -57,6 +57,21 @@ setup() {
 	no_temporaries work
 }
 
+@test "make shards: GNU parallel runs 4 parts whose join equals the unsharded stream" {
+	command -v parallel > /dev/null || skip "GNU parallel is not installed (Debian package parallel)"
+	run tiny shards SHARDS=4
+	assert_success
+	assert_output --partial -- '--shard {}/4'
+	tiny "$PWD/work/teacher.train.kd" > /dev/null
+	kd-cat work/shards/teacher.train.kd > sharded.csv
+	kd-cat work/teacher.train.kd > whole.csv
+	same_records sharded.csv whole.csv
+	# four parts joined: four zstd frames
+	zstd -lv work/shards/teacher.train.kd 2>/dev/null | grep -q '^# Zstandard Frames: 4$'
+	jq -e '.[0].rows == 2500' results/shards.json
+	ls work/shards | grep -qv part
+}
+
 @test "the other experiments run and the report collects them" {
 	run tiny all-experiments
 	assert_success

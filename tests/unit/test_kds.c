@@ -402,7 +402,8 @@ le64(unsigned char *p, uint64_t v)
 		p[i] = (unsigned char)(v >> (8 * i));
 }
 
-/* raw_header: a valid 40-byte header, K classes of `kind`, labels */
+/* raw_header: a valid version 1 header (40 bytes, no rows field: kd
+ * still reads version 1), K classes of `kind`, labels */
 static size_t
 raw_header(unsigned char *p, uint32_t K, int kind)
 {
@@ -480,7 +481,7 @@ test_rejections(void)
 
 	n = raw_header(raw, 3, KDP_PROBS);
 	raw[4] = 7;
-	expect_raw(raw, n, "stream format version 7 is not supported (this kd reads version 1)");
+	expect_raw(raw, n, "stream format version 7 is not supported (this kd reads versions 1 and 2)");
 
 	n = raw_header(raw, 0, KDP_PROBS);
 	expect_raw(raw, n, "bad header: number of classes 0 out of range");
