@@ -88,7 +88,7 @@ kdcat_info(const char *path, FILE *out, kd_err *e)
 		return -1;
 	}
 	fprintf(out, "stream: %s\nformat version: %d\nkind: %s\ntemperature: %g\nclasses: %lu\nlabels: %s\n",
-	        kds_name(r), KDS_VERSION, kdp_kind_name(h->kind), h->temp,
+	        kds_name(r), kds_version(r), kdp_kind_name(h->kind), h->temp,
 	        (unsigned long)h->k, h->has_label ? "yes" : "no");
 	if (h->input_type == KDS_IN_NONE)
 		fprintf(out, "inputs: none\n");

@@ -229,6 +229,7 @@ struct kds_reader {
 	int            failed;     /* a previous call failed: stay failed */
 	float         *values;     /* k values of the current record */
 	float         *inputs;     /* dim inputs of the current record */
+	int            version;    /* format version of the first part */
 	int            check_rows; /* kds_check_rows was called */
 	struct run { uint64_t lo, hi; } *runs; /* row ids seen: [lo, hi), sorted */
 	size_t         nruns, runs_cap, cur;   /* cur: the run last extended */
@@ -399,6 +400,8 @@ parse_header(kds_reader *r, kds_header *h, kd_err *e)
 		}
 		p = r->buf + r->pos;
 	}
+	if (r->segments == 0)
+		r->version = version;
 	memset(h, 0, sizeof *h);
 	h->kind = p[6];
 	if (p[7] > 1 || p[13] || p[14] || p[15]) {
@@ -528,6 +531,12 @@ const char *
 kds_name(const kds_reader *r)
 {
 	return r->name;
+}
+
+int
+kds_version(const kds_reader *r)
+{
+	return r->version;
 }
 
 uint64_t

@@ -104,6 +104,9 @@ int kds_read(kds_reader *r, kds_record *rec, kd_err *e);
  * than KDS_MAX_RUNS runs are refused. No effect when rows is 0. */
 void kds_check_rows(kds_reader *r);
 
+/* kds_version: the format version of the stream (of its first part). */
+int kds_version(const kds_reader *r);
+
 /* kds_count: the number of records returned so far. */
 uint64_t kds_count(const kds_reader *r);
 

@@ -27,6 +27,7 @@ setup() {
 	kd-cat whole.kd > whole.csv
 	same_records joined.csv whole.csv
 	kd-cat --info whole.kd | grep -qx 'rows of the data set: 1003'
+	kd-cat --info whole.kd | grep -qx 'format version: 2'
 	kd-cat --info p3.kd | grep -qx 'records: 251'
 }
 
