@@ -867,7 +867,7 @@ kde_plot_script(FILE *f, const char *png_path, const kde_result *r, size_t n,
 		      "set style fill solid 0.7 border rgb \"#1f4e79\"\n", f);
 		fprintf(f, "plot $bins%zu using (($1+$2)/2):5:($2-$1) with boxes lc rgb \"#6baed6\" title \"accuracy of the bin\", \\\n"
 		           "     x with lines dt 2 lw 1.5 lc rgb \"#555555\" title \"perfect calibration\", \\\n"
-		           "     $bins%zu using 4:5 with points pt 7 ps 1 lc rgb \"#c0392b\" title \"mean confidence\"\n",
+		           "     $bins%zu using 4:5 with points pt 7 ps 1 lc rgb \"#c0392b\" title \"accuracy at the mean confidence\"\n",
 		        j, j);
 
 		/* the confusion matrix */
