@@ -7,9 +7,13 @@
 #   make ubsan      the same tests under UndefinedBehaviorSanitizer (build-ubsan/)
 #   make fuzz       every reader under libFuzzer (clang-14, build-fuzz/) for
 #                   FUZZ_SECONDS (default 60) each; see tests/fuzz/
-#   make bench      speed figures (see bench/; BENCH=stream or model for one part)
+#   make bench      speed figures (see bench/; BENCH=stream or model for one
+#                   part; BENCH=mpi: kd-student-mpi on 1 and 2 processes)
 #   make demo       the Fashion-MNIST distillation demo (see pipelines/)
 #   make install PREFIX=/usr/local   tools and man pages
+#   make MPI=1      also bin/kd-student-mpi, for `mpirun -np P` (Open MPI's
+#                   mpicc; Debian libopenmpi-dev openmpi-bin); make check
+#                   builds it whenever mpicc is found (MPI=0: never)
 #
 # Variants build into their own folders so that plain, asan and ubsan
 # objects never mix: VARIANT=asan puts everything under build-asan/.
@@ -42,6 +46,12 @@ ifeq ($(VARIANT),fuzz)
 endif
 FUZZ_SECONDS ?= 60
 
+# the data-parallel student: kd-student.c with -DKD_MPI (tools/kd_mpi.h),
+# linked with the same libkd.a; mpicc drives $(CC)
+MPICC ?= mpicc
+MPI   ?=
+HAVE_MPICC := $(shell command -v $(MPICC) 2>/dev/null)
+
 ifeq ($(VARIANT),)
   B   = build
   BIN = bin
@@ -61,6 +71,9 @@ HELPERS   = $(HELPER_SRC:tests/helpers/%.c=$(B)/tests/%)
 FUZZ_SRC  = $(sort $(wildcard tests/fuzz/fuzz_*.c))
 REPLAYS   = $(FUZZ_SRC:tests/fuzz/fuzz_%.c=$(B)/tests/replay-%)
 FUZZERS   = $(FUZZ_SRC:tests/fuzz/fuzz_%.c=$(B)/fuzz/fuzz_%)
+MPI_TOOL  = $(BIN)/kd-student-mpi
+# what make check adds: the MPI tool with MPI=1, or when mpicc is there
+CHECK_MPI = $(if $(filter 1,$(MPI)),$(MPI_TOOL),$(if $(filter 0,$(MPI)),,$(if $(HAVE_MPICC),$(MPI_TOOL))))
 BENCH_SRC = $(sort $(wildcard bench/*.c))
 BENCHES   = $(BENCH_SRC:bench/%.c=$(B)/bench/%)
 HDRS      = $(wildcard lib/*.h) $(wildcard tests/unit/*.h)
@@ -68,7 +81,7 @@ HDRS      = $(wildcard lib/*.h) $(wildcard tests/unit/*.h)
 .PHONY: all check unit asan ubsan valgrind fuzz fuzz-run test deps bench demo install clean FORCE
 .DELETE_ON_ERROR:
 
-all: $(TOOLS) $(UNITS) $(HELPERS) $(REPLAYS)
+all: $(TOOLS) $(UNITS) $(HELPERS) $(REPLAYS) $(if $(filter 1,$(MPI)),$(MPI_TOOL))
 
 $(B)/lib/%.o: lib/%.c $(HDRS) | $(B)/lib
 	$(CC) $(KD_CFLAGS) $(CFLAGS) $(SAN) -c -o $@ $<
@@ -79,6 +92,9 @@ $(B)/libkd.a: $(LIB_OBJ)
 
 $(BIN)/kd-%: tools/kd-%.c $(B)/libkd.a $(HDRS) | $(BIN)
 	$(CC) $(KD_CFLAGS) $(CFLAGS) $(SAN) -o $@ $< $(B)/libkd.a $(LDLIBS)
+
+$(MPI_TOOL): tools/kd-student.c tools/kd_mpi.h $(B)/libkd.a $(HDRS) | $(BIN)
+	OMPI_CC="$(CC)" $(MPICC) -DKD_MPI $(KD_CFLAGS) $(CFLAGS) $(SAN) -o $@ $< $(B)/libkd.a $(LDLIBS)
 
 $(B)/tests/%: tests/unit/%.c $(B)/libkd.a $(HDRS) | $(B)/tests
 	$(CC) $(KD_CFLAGS) $(CFLAGS) $(SAN) -Itests/unit -o $@ $< $(B)/libkd.a $(LDLIBS)
@@ -103,7 +119,7 @@ $(B)/lib $(B)/tests $(B)/bench $(B)/fuzz $(BIN):
 
 # The test runner counts every unit and bats test and ends with
 # "N passed, N failed". KD_BIN tells the bats tests which binaries to use.
-check: all
+check: all $(CHECK_MPI)
 	KD_BIN=$(abspath $(BIN)) KD_TESTBIN=$(abspath $(B)/tests) bash tests/run
 
 unit: all
@@ -138,7 +154,7 @@ test: deps
 deps:
 	bash .ci/install-deps
 
-bench: all $(BENCHES)
+bench: all $(BENCHES) $(if $(filter mpi,$(BENCH)),$(MPI_TOOL))
 	bash bench/run $(BENCH)
 
 # make demo: the README's first command: installs what is missing (as

@@ -202,9 +202,9 @@ kdc_report(const kdt_progress *p, void *ctx)
 	        p->samples_per_s, eta, tty ? "          " : "");
 }
 
-void
-kdc_train_model(const kdc_train_cfg *cfg, const kdt_data *d, size_t K,
-                const char *names, size_t names_len)
+kdm_model *
+kdc_train_fit(const kdc_train_cfg *cfg, const kdt_data *d, size_t K,
+              const char *names, size_t names_len)
 {
 	const kdd_set *t = d->train;
 	kdm_model *m;
@@ -222,6 +222,16 @@ kdc_train_model(const kdc_train_cfg *cfg, const kdt_data *d, size_t K,
 		kdc_fail(&e);
 	if (kdt_fit(m, d, &cfg->t, kdc_report, (void *)cfg, &e))
 		kdc_fail(&e);
+	return m;
+}
+
+void
+kdc_train_model(const kdc_train_cfg *cfg, const kdt_data *d, size_t K,
+                const char *names, size_t names_len)
+{
+	kdm_model *m = kdc_train_fit(cfg, d, K, names, names_len);
+	kd_err e;
+
 	if (kdm_save(m, cfg->output, &e))
 		kdc_fail(&e);
 	kdm_free(m);

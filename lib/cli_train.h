@@ -92,4 +92,10 @@ void kdc_report(const kdt_progress *p, void *ctx);
 void kdc_train_model(const kdc_train_cfg *cfg, const kdt_data *d, size_t K,
                      const char *names, size_t names_len);
 
+/* kdc_train_fit: kdc_train_model without the saving: the trained model
+ * (kdm_free it); for a caller with more to do before it writes, such as a
+ * data-parallel worker (only the first writes). Exits 1 on failure. */
+kdm_model *kdc_train_fit(const kdc_train_cfg *cfg, const kdt_data *d, size_t K,
+                         const char *names, size_t names_len);
+
 #endif

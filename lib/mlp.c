@@ -663,6 +663,13 @@ kdm_train_backward(kdm_train *t, const float *dlogits)
 	t->have_grads = 1;
 }
 
+void
+kdm_train_zero_grads(kdm_train *t)
+{
+	memset(t->grads, 0, t->m->nparams * sizeof *t->grads);
+	t->have_grads = 1;
+}
+
 /* update_row: one step of SGD with momentum on the n incoming weights w
  * of a unit, with gradients g and velocities v (n each):
  * v = mu*v - lr*(g + wd*w), w += v. Returns the squared L2 norm of the

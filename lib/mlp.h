@@ -157,6 +157,11 @@ const float *kdm_train_forward(kdm_train *t, const float *X, size_t B,
  * The gradients replace the previous ones (no accumulation). */
 void kdm_train_backward(kdm_train *t, const float *dlogits);
 
+/* kdm_train_zero_grads: gradients 0, as those of a batch of no rows (a
+ * data-parallel worker with no share of a short last batch adds these to
+ * the others' sums); a step then applies only momentum and decay. */
+void kdm_train_zero_grads(kdm_train *t);
+
 /* kdm_train_step: one SGD step with momentum from the last gradients:
  * v = mu*v - lr*(g + wd*w), w += v (no decay on biases); then each unit's
  * incoming weight vector (a row of W_l) longer than maxnorm is scaled back

@@ -47,16 +47,19 @@ argmax(const float *v, size_t K)
 	return b;
 }
 
-double
-kdt_error_rate(const kdm_model *m, const kdd_set *s, const float *targets,
-               kd_err *e)
+/* count_wrong: *wrong = the rows from..to-1 of s that m classifies
+ * wrongly (see kdt_error_rate). 0 or -1. */
+static int
+count_wrong(const kdm_model *m, const kdd_set *s, const float *targets,
+            size_t from, size_t to, size_t *wrong, kd_err *e)
 {
 	kdm_ws *ws;
 	float *logits;
-	size_t wrong = 0, K = m->K;
+	size_t K = m->K;
 
-	if (s->n == 0)
-		return 0.0;
+	*wrong = 0;
+	if (from >= to)
+		return 0;
 	if (!s->y && !targets) {
 		kd_err_set(e, KD_EUSAGE, "no labels or targets to score against");
 		return -1;
@@ -69,17 +72,50 @@ kdt_error_rate(const kdm_model *m, const kdd_set *s, const float *targets,
 		kd_err_set(e, KD_ENOMEM, "out of memory");
 		return -1;
 	}
-	for (size_t i = 0; i < s->n; i += EVAL_BATCH) {
-		size_t B = s->n - i < EVAL_BATCH ? s->n - i : EVAL_BATCH;
+	for (size_t i = from; i < to; i += EVAL_BATCH) {
+		size_t B = to - i < EVAL_BATCH ? to - i : EVAL_BATCH;
 		kdm_forward(m, ws, s->x + i * s->d, B, logits);
 		for (size_t b = 0; b < B; b++) {
 			size_t want = s->y ? (size_t)s->y[i + b] : argmax(targets + (i + b) * K, K);
-			wrong += argmax(logits + b * K, K) != want;
+			*wrong += argmax(logits + b * K, K) != want;
 		}
 	}
 	kdm_ws_free(ws);
 	free(logits);
+	return 0;
+}
+
+double
+kdt_error_rate(const kdm_model *m, const kdd_set *s, const float *targets,
+               kd_err *e)
+{
+	size_t wrong;
+
+	if (s->n == 0)
+		return 0.0;
+	if (count_wrong(m, s, targets, 0, s->n, &wrong, e))
+		return -1;
 	return (double)wrong / (double)s->n;
+}
+
+/* val_error: the validation error of a run of o->workers workers: each
+ * scores its share of the rows of s and the counts are summed (exactly:
+ * whole numbers in doubles); one worker scores them all. -1 on failure. */
+static double
+val_error(const kdm_model *m, const kdd_set *s, const float *targets,
+          const kdt_opts *o, kd_err *e)
+{
+	size_t W = o->workers, w = o->worker, wrong;
+	double sum;
+
+	if (W <= 1)
+		return kdt_error_rate(m, s, targets, e);
+	if (count_wrong(m, s, targets, s->n * w / W, s->n * (w + 1) / W, &wrong, e))
+		return -1;
+	sum = (double)wrong;
+	if (o->reduce(NULL, 0, &sum, 1, o->reduce_ctx, e))
+		return -1;
+	return sum / (double)s->n;
 }
 
 int
@@ -143,7 +179,48 @@ check(const kdm_model *m, const kdt_data *d, const kdt_opts *o, kd_err *e)
 		kd_err_set(e, KD_EUSAGE, "--jitter needs images, and the data has no image shape");
 		return -1;
 	}
+	if (o->workers > 1 ? !o->reduce || o->worker >= o->workers || o->workers >= (1u << 20) ||
+	                     o->batch > SIZE_MAX / o->workers : o->worker != 0) {
+		kd_err_set(e, KD_EUSAGE, "bad data-parallel options: worker %zu of %zu%s",
+		           o->worker, o->workers, o->workers > 1 && !o->reduce ?
+		           " without a reduce function" : "");
+		return -1;
+	}
 	return 0;
+}
+
+/* same_run: 0 when every worker has the same options and data (their
+ * checkpoint fingerprints agree), else -1 with e set. The 32-bit
+ * fingerprint f goes through the sums in two 16-bit halves h, each with
+ * its square: W values are all equal exactly when (sum h)^2 = W sum h^2,
+ * and these sums stay exact in doubles for any W below 2^20. */
+static int
+same_run(const kdm_model *m, const kdt_data *d, const kdt_opts *o, kd_err *e)
+{
+	uint32_t f = kdk_fingerprint(m, d, o);
+	double h[2] = { (double)(f & 0xFFFF), (double)(f >> 16) };
+	double s[4] = { h[0], h[0] * h[0], h[1], h[1] * h[1] };
+	double W = (double)o->workers;
+
+	if (o->reduce(NULL, 0, s, 4, o->reduce_ctx, e))
+		return -1;
+	if (s[0] * s[0] != W * s[1] || s[2] * s[2] != W * s[3]) {
+		kd_err_set(e, KD_EMISMATCH, "the %zu workers were not given the same options "
+		           "and data (their fingerprints differ)", o->workers);
+		return -1;
+	}
+	return 0;
+}
+
+/* worker_rng: the generator of worker w's dropout masks and jitter shifts
+ * in epoch ep of a data-parallel run: its own stream, so that workers do
+ * not repeat each other's masks, and a function of (seed, w, ep) alone,
+ * so that a resumed run draws the same ones without saving it */
+static void
+worker_rng(kdr_rng *r, uint64_t seed, size_t w, size_t ep)
+{
+	kdr_init(r, seed ^ (0x9E3779B97F4A7C15ULL * ((uint64_t)w + 1)) ^
+	            (0xD1B54A32D192ED03ULL * ((uint64_t)ep + 1)));
 }
 
 int
@@ -152,9 +229,12 @@ kdt_fit(kdm_model *m, const kdt_data *d, const kdt_opts *o,
 {
 	const kdd_set *t = d->train, *v = d->val;
 	size_t n = t->n, D = t->d, K = m->K, B = o->batch < n ? o->batch : n;
+	/* W workers share each step's G rows: B of them at most are this
+	 * worker's; one worker takes all G = B */
+	size_t W = o->workers > 1 ? o->workers : 1, G;
 	kdt_progress p;
 	kdm_train *tr = NULL;
-	kdr_rng rng;
+	kdr_rng rng, wrng, *arng = W > 1 ? &wrng : &rng;
 	uint32_t *order = NULL;
 	float *X = NULL, *Xj = NULL, *tg = NULL, *dl = NULL, *best = NULL;
 	int32_t *y = NULL;
@@ -164,6 +244,9 @@ kdt_fit(kdm_model *m, const kdt_data *d, const kdt_opts *o,
 	int rc = -1;
 
 	if (check(m, d, o, e))
+		return -1;
+	G = W * o->batch < n ? W * o->batch : n;
+	if (W > 1 && same_run(m, d, o, e))
 		return -1;
 	if (!(tr = kdm_train_new(m, B, &o->reg, e)))
 		return -1;
@@ -213,36 +296,64 @@ kdt_fit(kdm_model *m, const kdt_data *d, const kdt_opts *o,
 		double t_ep = now_s(), t_last = t_ep;
 
 		kdr_shuffle(&rng, order, (uint32_t)n);
+		if (W > 1)
+			worker_rng(&wrng, o->seed, o->worker, ep);
 		p.epoch = ep + 1;
 		p.lr = lr;
 		p.end_of_epoch = 0;
-		for (size_t i = 0; i < n; i += B) {
-			size_t bn = n - i < B ? n - i : B;
+		for (size_t i = 0; i < n; i += G) {
+			/* this step's rows: order[i .. i+gn), of which this
+			 * worker's are order[i+lo .. i+lo+bn) */
+			size_t gn = n - i < G ? n - i : G;
+			size_t lo = o->worker * o->batch < gn ? o->worker * o->batch : gn;
+			size_t bn = gn - lo < B ? gn - lo : B;
 			const float *logits, *in = X;
-			double loss;
+			double loss = 0.0, lsum = 0.0;
 
+			if (bn == 0) /* a short last step left this worker none */
+				kdm_train_zero_grads(tr);
 			for (size_t b = 0; b < bn; b++) {
-				size_t r = order[i + b];
+				size_t r = order[i + lo + b];
 				memcpy(X + b * D, t->x + r * D, D * sizeof *X);
 				if (t->y)
 					y[b] = t->y[r];
 				if (d->targets)
 					memcpy(tg + b * K, d->targets + r * K, K * sizeof *tg);
 			}
-			if (o->jitter > 0) {
-				kdm_jitter(X, Xj, bn, t->width, t->height, o->jitter, &rng);
+			if (bn > 0 && o->jitter > 0) {
+				kdm_jitter(X, Xj, bn, t->width, t->height, o->jitter, arng);
 				in = Xj;
 			}
-			logits = kdm_train_forward(tr, in, bn, &rng);
-			switch (o->loss) {
-			case KDT_DISTILL:
-				loss = kdl_distill(logits, tg, t->y ? y : NULL, bn, K, o->T, o->alpha, dl);
-				break;
-			case KDT_MSE:
-				loss = kdl_mse_logits(logits, tg, bn, K, dl);
-				break;
-			default:
-				loss = kdl_hard_ce(logits, y, bn, K, dl);
+			if (bn > 0) {
+				logits = kdm_train_forward(tr, in, bn, arng);
+				switch (o->loss) {
+				case KDT_DISTILL:
+					loss = kdl_distill(logits, tg, t->y ? y : NULL, bn, K, o->T, o->alpha, dl);
+					break;
+				case KDT_MSE:
+					loss = kdl_mse_logits(logits, tg, bn, K, dl);
+					break;
+				default:
+					loss = kdl_hard_ce(logits, y, bn, K, dl);
+				}
+				/* the losses divide by this worker's bn rows; the
+				 * step's mean is over all gn */
+				if (bn != gn) {
+					double f = (double)bn / (double)gn;
+					for (size_t k = 0; k < bn * K; k++)
+						dl[k] = (float)((double)dl[k] * f);
+				}
+				lsum = loss * (double)bn;
+			}
+			/* sum the gradients and losses of all workers; the
+			 * divergence test below then stops them all alike */
+			if (W > 1) {
+				if (bn > 0)
+					kdm_train_backward(tr, dl);
+				if (o->reduce(kdm_train_grads(tr), m->nparams, &lsum, 1,
+				              o->reduce_ctx, e))
+					goto done;
+				loss = lsum / (double)gn;
 			}
 			if (!isfinite(loss)) {
 				kd_err_set(e, KD_ERANGE, "training diverged in epoch %zu: the loss became %s; "
@@ -250,10 +361,11 @@ kdt_fit(kdm_model *m, const kdt_data *d, const kdt_opts *o,
 				           isnan(loss) ? "nan" : "infinite", o->lr);
 				goto done;
 			}
-			kdm_train_backward(tr, dl);
+			if (W == 1)
+				kdm_train_backward(tr, dl);
 			kdm_train_step(tr, (float)lr);
-			sum += loss * (double)bn;
-			p.done = i + bn;
+			sum += W > 1 ? lsum : loss * (double)bn;
+			p.done = i + gn;
 			p.loss = sum / (double)p.done;
 			if (report && now_s() - t_last > 0.5) {
 				double el = now_s() - t_ep;
@@ -275,7 +387,7 @@ kdt_fit(kdm_model *m, const kdt_data *d, const kdt_opts *o,
 		p.val_error = -1;
 		p.best = 0;
 		if (v && v->n) {
-			p.val_error = kdt_error_rate(m, v, d->val_targets, e);
+			p.val_error = val_error(m, v, d->val_targets, o, e);
 			if (p.val_error < 0)
 				goto done;
 			if (p.val_error < best_err) {
@@ -285,7 +397,7 @@ kdt_fit(kdm_model *m, const kdt_data *d, const kdt_opts *o,
 					memcpy(best, m->params, m->nparams * sizeof *best);
 			}
 		}
-		if (o->checkpoint) {
+		if (o->checkpoint && o->worker == 0) {
 			ck.epoch = ep + 1;
 			ck.rng = rng;
 			ck.first_loss = first_loss;

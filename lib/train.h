@@ -25,6 +25,16 @@ enum kdt_loss {
 	KDT_MSE = 2      /* 0.5 * |z - target logits|^2 (Ba & Caruana 2014) */
 };
 
+/* kdt_reduce_fn: the one collective operation of data-parallel training
+ * (kdt_opts.workers > 1): replace f (nf floats) and s (ns doubles) by
+ * their sums over all the workers, in place, leaving every worker with the
+ * same sums, bit for bit. Every worker calls it at the same points of the
+ * loop with the same counts (nf may be 0, f then NULL). 0, or -1 with e
+ * set; the caller must then make sure no other worker waits forever (an
+ * MPI program aborts the job). ctx is kdt_opts.reduce_ctx. */
+typedef int (*kdt_reduce_fn)(float *f, size_t nf, double *s, size_t ns,
+                             void *ctx, kd_err *e);
+
 typedef struct kdt_opts {
 	size_t   epochs;     /* passes over the training rows */
 	size_t   batch;      /* rows per step */
@@ -39,6 +49,21 @@ typedef struct kdt_opts {
 	int      keep_best;  /* restore the parameters of the best validation epoch */
 	const char *checkpoint; /* save the state here after each epoch (ckpt.h), or NULL */
 	const char *resume;     /* start from the state saved here, or NULL */
+	/* data-parallel training: 0 or 1 worker is a plain run. With W > 1
+	 * workers, each holding the same data and options, one step takes a
+	 * global batch of W * batch rows of the (common) shuffle; worker w
+	 * takes rows [w*batch, (w+1)*batch) of it, and the gradients, summed
+	 * with reduce, are divided by the global batch's rows: the same
+	 * steps as one worker with W times the batch, to float rounding
+	 * (sums taken in another order), but for dropout masks and jitter
+	 * shifts, which each worker draws from its own generator (seeded from
+	 * seed, worker and epoch). Validation rows are shared out and the
+	 * errors summed. Only worker 0 writes checkpoints; every worker
+	 * resumes from the same file. */
+	size_t   workers;    /* W, the workers of a data-parallel run */
+	size_t   worker;     /* this worker, 0 .. W-1 */
+	kdt_reduce_fn reduce;/* sums across the workers (required when W > 1) */
+	void    *reduce_ctx; /* passed to reduce */
 } kdt_opts;
 
 /* kdt_opts_init: sensible defaults: 30 epochs, batch 128, lr 0.05 to

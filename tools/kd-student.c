@@ -1,4 +1,9 @@
-/* kd-student: train a small model on the soft targets of a kd stream. */
+/* kd-student: train a small model on the soft targets of a kd stream.
+ * Built with -DKD_MPI (make MPI=1) it is kd-student-mpi, which trains one
+ * student on the processes of `mpirun -np P` (tools/kd_mpi.h). */
+#ifdef KD_MPI
+#define _GNU_SOURCE /* sched_getaffinity and CPU_COUNT, in kd_mpi.h */
+#endif
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,6 +13,9 @@
 #include "cli_train.h"
 #include "kd_err.h"
 #include "student.h"
+#ifdef KD_MPI
+#include "kd_mpi.h"
+#endif
 
 static void
 usage(void)
@@ -35,6 +43,20 @@ usage(void)
 	       "  -V, --version        show the version and exit\n"
 	       "\n"
 	       "Defaults: --hidden 800,800, no dropout, --epochs 30, --lr 0.02 to 0.0002.\n"
+#ifdef KD_MPI
+	       "\n"
+	       "kd-student-mpi: data-parallel training under `mpirun -np P`. Every process\n"
+	       "reads the whole target stream (--targets FILE is required: stdin reaches\n"
+	       "one process only) and DATA, and holds all of it in memory; each step\n"
+	       "takes P x --batch rows of the shuffle common to all, process r trains on\n"
+	       "rows [r*B, (r+1)*B) of them (B = --batch), and the gradients are summed\n"
+	       "with MPI_Allreduce: the student is the one kd-student trains with\n"
+	       "--batch P*B, to float rounding (without dropout or jitter, whose masks\n"
+	       "and shifts each process draws for itself). Rank 0 alone prints progress\n"
+	       "and writes the model and the checkpoints; every process resumes from the\n"
+	       "same checkpoint. An error on any process ends them all. BLAS threads\n"
+	       "default to the cores each process may use.\n"
+#endif
 	       "\n%s"
 	       "\n"
 	       "Example:\n"
@@ -66,6 +88,10 @@ main(int argc, char **argv)
 	kdt_data d;
 	kd_err e;
 	int c;
+#ifdef KD_MPI
+	kdm_model *m;
+	int rank;
+#endif
 
 	kdc_init(argv[0]);
 	kdc_train_defaults(&cfg, "800,800");
@@ -97,8 +123,13 @@ main(int argc, char **argv)
 	if (argc - optind > 1)
 		kdc_usage_error("one DATA argument at most");
 	if (!cfg.output)
-		kdc_usage_error("kd-student needs -o MODEL");
+		kdc_usage_error("%s needs -o MODEL", kdc_prog());
 	in.data = optind < argc ? argv[optind] : NULL;
+#ifdef KD_MPI
+	if (!strcmp(in.targets, "-"))
+		kdc_usage_error("give the targets as --targets FILE: under mpirun stdin reaches one process only");
+	rank = kdmpi_start(&cfg, argv[0]);
+#endif
 	kdc_train_setup(&cfg);
 	if (kdst_load(&in, cfg.t.loss, &cfg.load, &all, &targets, &K, &cfg.t.T, &e))
 		kdc_fail(&e);
@@ -111,7 +142,16 @@ main(int argc, char **argv)
 	d.targets = ttr;
 	d.val = &va;
 	d.val_targets = tva;
+#ifdef KD_MPI
+	m = kdc_train_fit(&cfg, &d, K, all.names, all.names_len);
+	kdmpi_same_params(m);
+	if (rank == 0 && kdm_save(m, cfg.output, &e))
+		kdc_fail(&e);
+	kdmpi_end();
+	kdm_free(m);
+#else
 	kdc_train_model(&cfg, &d, K, all.names, all.names_len);
+#endif
 	kdd_free(&all);
 	kdd_free(&tr);
 	kdd_free(&va);
