@@ -5,6 +5,9 @@
 #       the bias (of the list) to add to CLASS's logit that makes the fewest
 #       errors on the labelled logits stream VAL.kd (ties: the smallest)
 #   report.sh add-bias STREAM.kd CLASS B     STREAM with B added to CLASS's logit
+#   report.sh val-error LOG                  the lowest validation error (a
+#       fraction) in the progress LOG of kd-student or kd-teacher train: the
+#       error of the epoch kept
 #   report.sh plot-temperature JSON PNG      test errors against T (gnuplot)
 #   report.sh results DIR                    RESULTS.md for the JSON in DIR
 set -eu
@@ -36,6 +39,18 @@ choose-bias)
 add-bias)
 	"$BIN/kd-cat" "$1" | awk -F, -v OFS=, -v c="$2" -v b="$3" \
 		'NR > 1 { $(c + 3) = sprintf("%.9g", $(c + 3) + b) } { print }' | "$BIN/kd-cat" --import
+	;;
+val-error)
+	awk -v f="$1" '
+	match($0, /val err +[0-9.]+%/) {
+		v = substr($0, RSTART, RLENGTH); sub(/val err +/, "", v); sub(/%/, "", v)
+		if (n == 0 || v + 0 < best) best = v + 0
+		n++
+	}
+	END {
+		if (n == 0) { print "report.sh: " f ": no validation error in this log" > "/dev/stderr"; exit 1 }
+		printf "%.4f\n", best / 100
+	}' "$1"
 	;;
 plot-temperature)
 	json=$1 png=$2 dat=$(mktemp)
@@ -76,7 +91,10 @@ results)
 		echo "|---|---|---|---|---|"
 		table "$dir/demo.json"
 		jq -r 'map({(.model): .errors}) | add |
-			"\nThe distilled student closes \(((.["student-hard"] - .["student-kd"]) / (.["student-hard"] - .teacher) * 1000 | round) / 10)% of the gap between the hard-label student and the teacher."' "$dir/demo.json"
+			.["student-hard"] as $h | .["student-kd"] as $k | .teacher as $t |
+			"\nThe distilled student makes \(if $k < $h then "\($h - $k) fewer" elif $k > $h then "\($k - $h) more" else "as many" end) test errors than the hard-label student; " +
+			(if $t < $h then "it closes \((($h - $k) / ($h - $t) * 1000 | round) / 10)% of the gap between the hard-label student and the teacher."
+			 else "the teacher (\($t)) is no better than the hard-label student (\($h)), so there is no gap to close." end)' "$dir/demo.json"
 	fi
 	if [ -e "$dir/seeds.json" ]; then
 		echo
@@ -116,11 +134,16 @@ results)
 		echo
 		echo "## Temperature (\`make temperature\`)"
 		echo
-		echo "| T | 784-800-800-10 errors | 784-30-30-10 errors |"
-		echo "|---|---|---|"
-		jq -r '.[] | [(.model | split("-")[1]), (.model | split("-")[2]), .errors] | @tsv' "$dir/temperature.json" |
-			awk -F'\t' '{ e[$2, $1] = $3; t[$2] = 1 } END { for (x in t) print x, e[x, "big"], e[x, "tiny"] }' |
-			sort -n | awk '{ printf "| %s | %s | %s |\n", $1, $2, $3 }'
+		echo "| T | 784-800-800-10 test errors | its validation error | 784-30-30-10 test errors | its validation error |"
+		echo "|---|---|---|---|---|"
+		jq -r '.[] | [(.model | split("-")[1]), (.model | split("-")[2]), .errors, (.val_error // "n/a")] | @tsv' "$dir/temperature.json" |
+			awk -F'\t' '{ e[$2, $1] = $3; v[$2, $1] = $4; t[$2] = 1 }
+				END { for (x in t) print x, e[x, "big"], v[x, "big"], e[x, "tiny"], v[x, "tiny"] }' |
+			sort -n | awk '{ printf "| %s | %s | %s | %s | %s |\n", $1, $2, $3, $4, $5 }'
+		jq -r 'def best(s): map(select((.model | split("-")[1]) == s and .val_error != null)) |
+				if length > 0 then min_by(.val_error) | (.model | split("-")[2]) else "n/a" end;
+			"\nChosen on validation (the lowest validation error; the test errors played no part): T = \(best("big")) for 784-800-800-10, T = \(best("tiny")) for 784-30-30-10."' \
+			"$dir/temperature.json"
 		[ -e "$dir/temperature.png" ] && printf '\n![errors against T](temperature.png)\n'
 	fi
 	if [ -e "$dir/leftout.json" ]; then

@@ -79,6 +79,15 @@ setup() {
 		jq -e 'length > 0' "results/$f.json" > /dev/null
 	done
 	[ "$(head -c 8 results/temperature.png | od -An -tx1 | tr -d ' ')" = 89504e470d0a1a0a ]
+	# every temperature student carries its validation error, read from its
+	# log, and the report names the T that validation chose
+	jq -e 'all(.[]; (.val_error | type) == "number" and .val_error >= 0 and .val_error <= 1)' results/temperature.json
+	v=$(bash "$REPO/pipelines/report.sh" val-error work/temp/s-big-4.kdm.log)
+	run jq -r '.[] | select(.model == "s-big-4") | .val_error' results/temperature.json
+	assert_output "$(jq -n "$v")"
+	grep -q '^Chosen on validation .*T = [0-9]* for 784-' results/RESULTS.md
+	# the ensemble's seed-1 teacher is the demo's, copied
+	cmp work/ens/t1.kdm work/teacher.kdm
 	run jq -r 'map(.model) | join(",")' results/ensemble.json
 	assert_output 'teacher-seed1,teacher-seed2,ensemble-arithmetic,ensemble-geometric,student-from-ensemble'
 	run jq -r 'map(.model) | join(",")' results/seeds.json
@@ -94,5 +103,35 @@ setup() {
 	grep -q '^## The main job' results/RESULTS.md
 	grep -q '^## Ensemble' results/RESULTS.md
 	grep -q '^## A class left out' results/RESULTS.md
-	grep -q 'closes .*% of the gap' results/RESULTS.md
+	grep -Eq 'closes .*% of the gap|no gap to close' results/RESULTS.md
+}
+
+@test "the report's gap sentence: worked by hand, and when the teacher is no better" {
+	mkdir r
+	printf '%s\n' '[{"model":"teacher","errors":100,"accuracy":0.99,"nll":0.1,"ece":0.01},' \
+		'{"model":"student-hard","errors":200,"accuracy":0.98,"nll":0.1,"ece":0.01},' \
+		'{"model":"student-kd","errors":150,"accuracy":0.985,"nll":0.1,"ece":0.01}]' > r/demo.json
+	run bash "$REPO/pipelines/report.sh" results r
+	assert_success
+	assert_output --partial 'makes 50 fewer test errors than the hard-label student; it closes 50% of the gap'
+	printf '%s\n' '[{"model":"teacher","errors":300,"accuracy":0.97,"nll":0.1,"ece":0.01},' \
+		'{"model":"student-hard","errors":200,"accuracy":0.98,"nll":0.1,"ece":0.01},' \
+		'{"model":"student-kd","errors":250,"accuracy":0.975,"nll":0.1,"ece":0.01}]' > r/demo.json
+	run bash "$REPO/pipelines/report.sh" results r
+	assert_success
+	assert_output --partial 'makes 50 more test errors than the hard-label student; the teacher (300) is no better than the hard-label student (200), so there is no gap to close'
+	refute_output --partial '% of the gap'
+}
+
+@test "report.sh val-error: the lowest validation error in a training log, or a clear error" {
+	printf '%s\n' 'kd-student: epoch 1/3  loss 2.0  val err  12.50% *  lr 0.05  100 samples/s  2s left' \
+		'kd-student: epoch 2/3  loss 1.0  val err   9.75% *  lr 0.01  100 samples/s  1s left' \
+		'kd-student: epoch 3/3  loss 0.9  val err  10.00%    lr 0.005  100 samples/s  0s left' > log
+	run bash "$REPO/pipelines/report.sh" val-error log
+	assert_success
+	assert_output 0.0975
+	echo 'kd-student: epoch 1/1  loss 2.0  lr 0.05' > nolog
+	run bash "$REPO/pipelines/report.sh" val-error nolog
+	assert_failure
+	assert_output --partial 'nolog: no validation error in this log'
 }
