@@ -66,7 +66,7 @@ plot-temperature)
 		set xlabel "temperature T"
 		set ylabel "test errors (of 10,000)"
 		set logscale x 2
-		set key top right
+		set key top left
 		set grid
 		plot "$dat" using 1:2 with linespoints lw 2 pt 7 title "784-800-800-10", \
 		     "$dat" using 1:3 with linespoints lw 2 pt 5 title "784-30-30-10"
