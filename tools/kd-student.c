@@ -20,8 +20,14 @@
 static void
 usage(void)
 {
-	printf("Usage: kd-student -o MODEL [options] [DATA] < TARGETS\n"
+	printf(
+#ifdef KD_MPI
+	       "Usage: mpirun -np P kd-student-mpi -o MODEL --targets FILE [options] [DATA]\n"
+	       "Train a (small) model on the targets of a kd stream, on P processes.\n"
+#else
+	       "Usage: kd-student -o MODEL [options] [DATA] < TARGETS\n"
 	       "Train a (small) model on the targets of a kd stream read from stdin.\n"
+#endif
 	       "\n"
 	       "The default loss is the cross-entropy between the stream's probabilities\n"
 	       "at its temperature T and the student's softmax(z/T), scaled by T^2\n"
@@ -147,7 +153,7 @@ main(int argc, char **argv)
 	kdmpi_same_params(m);
 	if (rank == 0 && kdm_save(m, cfg.output, &e))
 		kdc_fail(&e);
-	kdmpi_end();
+	kdmpi_end(&cfg, m->nparams);
 	kdm_free(m);
 #else
 	kdc_train_model(&cfg, &d, K, all.names, all.names_len);

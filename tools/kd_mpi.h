@@ -26,6 +26,10 @@
 #include "mlp.h"
 #include "model.h"
 
+/* time spent in kdmpi_reduce, and its calls (for the summary line) */
+static double kdmpi_reduce_s;
+static size_t kdmpi_reduce_calls;
+
 /* kdmpi_sum: sum n values of type t at p over all processes, in place, in
  * pieces of at most INT_MAX (MPI counts are ints) */
 static int
@@ -53,10 +57,16 @@ kdmpi_sum(void *p, size_t n, size_t size, MPI_Datatype t, kd_err *e)
 static int
 kdmpi_reduce(float *f, size_t nf, double *s, size_t ns, void *ctx, kd_err *e)
 {
+	double t0 = MPI_Wtime();
+	int rc;
+
 	(void)ctx;
-	if (kdmpi_sum(f, nf, sizeof *f, MPI_FLOAT, e))
-		return -1;
-	return kdmpi_sum(s, ns, sizeof *s, MPI_DOUBLE, e);
+	rc = kdmpi_sum(f, nf, sizeof *f, MPI_FLOAT, e);
+	if (!rc)
+		rc = kdmpi_sum(s, ns, sizeof *s, MPI_DOUBLE, e);
+	kdmpi_reduce_s += MPI_Wtime() - t0;
+	kdmpi_reduce_calls++;
+	return rc;
 }
 
 /* kdmpi_atexit: an exit (kdc_die, kdc_fail) between MPI_Init and
@@ -142,10 +152,17 @@ kdmpi_same_params(const kdm_model *m)
 		        "the MPI sums were not the same on every process", lo, hi);
 }
 
-/* kdmpi_end: leave the job (after rank 0 has written the model) */
+/* kdmpi_end: leave the job (after rank 0 has written the model); with
+ * more than one process and progress on, rank 0 first says how long the
+ * sums took: the communication, and the waits for a slower process */
 static void
-kdmpi_end(void)
+kdmpi_end(const kdc_train_cfg *cfg, size_t nparams)
 {
+	if (!cfg->quiet && cfg->t.workers > 1)
+		fprintf(stderr, "%s: %zu processes: %zu sums (%.1f MB of gradients each) took %.1f s, "
+		        "%.2f ms each, waits for the slowest process included\n",
+		        kdc_prog(), cfg->t.workers, kdmpi_reduce_calls, 4e-6 * (double)nparams,
+		        kdmpi_reduce_s, kdmpi_reduce_calls ? 1e3 * kdmpi_reduce_s / (double)kdmpi_reduce_calls : 0.0);
 	MPI_Finalize();
 }
 
