@@ -114,7 +114,8 @@ duo_reduce(float *f, size_t nf, double *s, size_t ns, void *ctx, kd_err *e)
 	for (size_t i = 0; i < ns; i++)
 		ts[i] = d->s[0][i] + d->s[1][i];
 	pthread_barrier_wait(&d->bar);
-	memcpy(f, w->tmp, nf * sizeof *f);
+	if (nf > 0) /* f is NULL for the sums of doubles alone */
+		memcpy(f, w->tmp, nf * sizeof *f);
 	memcpy(s, ts, ns * sizeof *s);
 	return 0;
 }
