@@ -113,9 +113,9 @@ results)
 				(if ($v | length) > 1 then ($v | map((. - $m) * (. - $m)) | add / (length - 1) | sqrt) else 0 end) as $sd |
 				"\(($m * 10 | round) / 10) ± \(($sd * 10 | round) / 10)";
 			($e | ms("student-hard-")) as $h | ($e | ms("student-kd-")) as $k |
-			([$e | to_entries[] | select(.key | startswith("student-hard-")) | .key | ltrimstr("student-hard-")] |
-			 all(. as $s | $e["student-kd-" + $s] < $e["student-hard-" + $s])) as $every |
-			"\nTeacher: \($e.teacher) errors. Mean ± standard deviation over the seeds: hard-label student \($h), distilled student \($k). The distilled student makes fewer errors on \(if $every then "every seed" else "not every seed" end)."' \
+			[$e | to_entries[] | select(.key | startswith("student-hard-")) | .key | ltrimstr("student-hard-")] as $seeds |
+			($seeds | map(select(. as $s | $e["student-kd-" + $s] < $e["student-hard-" + $s])) | length) as $won |
+			"\nTeacher: \($e.teacher) errors. Mean ± standard deviation over the seeds: hard-label student \($h), distilled student \($k). The distilled student makes fewer errors than the hard-label one \(if $won == ($seeds | length) then "on every seed" else "on \($won) of \($seeds | length) seeds" end)."' \
 			"$dir/seeds.json"
 	fi
 	if [ -e "$dir/ensemble.json" ]; then
