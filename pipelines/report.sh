@@ -120,7 +120,8 @@ results)
 	fi
 	if [ -e "$dir/ensemble.json" ]; then
 		echo
-		echo "## Ensemble (\`make ensemble\`)"
+		seeds=$(jq -r '[.[] | .model | select(startswith("teacher-seed")) | ltrimstr("teacher-seed")] | join(" ")' "$dir/ensemble.json")
+		echo "## Ensemble of $(wc -w <<< "$seeds") teachers (\`make ensemble ENSEMBLE=\"$seeds\"\`)"
 		echo
 		echo "| model | test errors | accuracy | NLL | ECE |"
 		echo "|---|---|---|---|---|"
@@ -128,7 +129,7 @@ results)
 		jq -r '
 			(map(select(.model | startswith("teacher-seed"))) | map(.errors) | add / length) as $single |
 			(map({(.model): .errors}) | add) as $e |
-			"\nMean single teacher: \($single) errors; the arithmetic ensemble gains \($single - $e["ensemble-arithmetic"]) errors; the student distilled from it keeps \(if ($single - $e["ensemble-arithmetic"]) > 0 then ((($single - $e["student-from-ensemble"]) / ($single - $e["ensemble-arithmetic"]) * 1000 | round) / 10 | tostring) + "%" else "n/a (no gain)" end) of that gain."' "$dir/ensemble.json"
+			"\nMean single teacher: \(($single * 10 | round) / 10) errors; the arithmetic ensemble gains \((($single - $e["ensemble-arithmetic"]) * 10 | round) / 10) errors; \(if ($single - $e["ensemble-arithmetic"]) <= 0 then "there is no gain for the student to keep" elif $e["student-from-ensemble"] >= $single then "the student distilled from it (\($e["student-from-ensemble"]) errors) keeps none of that gain" else "the student distilled from it keeps \((($single - $e["student-from-ensemble"]) / ($single - $e["ensemble-arithmetic"]) * 1000 | round) / 10)% of that gain" end)."' "$dir/ensemble.json"
 	fi
 	if [ -e "$dir/temperature.json" ]; then
 		echo
