@@ -104,6 +104,15 @@ setup() {
 	grep -q '^## Ensemble' results/RESULTS.md
 	grep -q '^## A class left out' results/RESULTS.md
 	grep -Eq 'closes .*% of the gap|no gap to close' results/RESULTS.md
+	# a new T remakes every stream softened at T, not only the students
+	run "$KD_BIN/kd-cat" --info work/ens/t1.soft.kd
+	assert_line 'temperature: 4'
+	run tiny ensemble leftout T=2
+	assert_success
+	for f in work/ens/t1.soft.kd work/ens/arith.soft.kd work/leftout/transfer.kd; do
+		run "$KD_BIN/kd-cat" --info "$f"
+		assert_line 'temperature: 2'
+	done
 }
 
 @test "the report's gap sentence: worked by hand, and when the teacher is no better" {
