@@ -13,6 +13,22 @@ load helpers
 
 REPO=$(cd "$BATS_TEST_DIRNAME/../.." && pwd)
 
+# start_daemon NAME DIR COMMAND...: start a Slurm daemon that writes its
+# pid to DIR/run/NAME.pid and logs to DIR/log/NAME.log; wait for the pid
+# file and record it in DIR/pids/NAME (what teardown stops)
+start_daemon() {
+	local name=$1 dir=$2 i
+	shift 2
+	"$@" > /dev/null 2>> "$dir/log/$name.log" 3>&- ||
+		{ cannot_start "$name did not start" "$dir/log/$name.log"; return 1; }
+	for i in $(seq 50); do
+		[ -s "$dir/run/$name.pid" ] && break
+		sleep 0.1
+	done
+	[ -s "$dir/run/$name.pid" ] || { cannot_start "$name wrote no pid file" "$dir/log/$name.log"; return 1; }
+	cp "$dir/run/$name.pid" "$dir/pids/$name"
+}
+
 # cannot_start MESSAGE [LOG]: Slurm cannot run here: say why (with the
 # end of the daemon's LOG) in SLURM_UNAVAILABLE, which makes setup() skip
 # every test (bats 1.8 cannot skip from setup_file); return 1
@@ -130,22 +146,8 @@ start_slurm() {
 	EOF
 	export SLURM_CONF=$d/slurm.conf
 
-	slurmctld -c > /dev/null 2>> "$d/log/slurmctld.log" 3>&- ||
-		{ cannot_start "slurmctld did not start" "$d/log/slurmctld.log"; return 1; }
-	for i in $(seq 50); do
-		[ -s "$d/run/slurmctld.pid" ] && break
-		sleep 0.1
-	done
-	[ -s "$d/run/slurmctld.pid" ] || { cannot_start "slurmctld wrote no pid file" "$d/log/slurmctld.log"; return 1; }
-	cp "$d/run/slurmctld.pid" "$d/pids/slurmctld"
-	slurmd -N "$node" > /dev/null 2>> "$d/log/slurmd.log" 3>&- ||
-		{ cannot_start "slurmd did not start" "$d/log/slurmd.log"; return 1; }
-	for i in $(seq 50); do
-		[ -s "$d/run/slurmd.pid" ] && break
-		sleep 0.1
-	done
-	[ -s "$d/run/slurmd.pid" ] || { cannot_start "slurmd wrote no pid file" "$d/log/slurmd.log"; return 1; }
-	cp "$d/run/slurmd.pid" "$d/pids/slurmd"
+	start_daemon slurmctld "$d" slurmctld -c || return 1
+	start_daemon slurmd "$d" slurmd -N "$node" || return 1
 
 	# the node registers and turns idle
 	for i in $(seq 60); do
