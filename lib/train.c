@@ -310,8 +310,6 @@ kdt_fit(kdm_model *m, const kdt_data *d, const kdt_opts *o,
 			const float *logits, *in = X;
 			double loss = 0.0, lsum = 0.0;
 
-			if (bn == 0) /* a short last step left this worker none */
-				kdm_train_zero_grads(tr);
 			for (size_t b = 0; b < bn; b++) {
 				size_t r = order[i + lo + b];
 				memcpy(X + b * D, t->x + r * D, D * sizeof *X);
@@ -320,11 +318,13 @@ kdt_fit(kdm_model *m, const kdt_data *d, const kdt_opts *o,
 				if (d->targets)
 					memcpy(tg + b * K, d->targets + r * K, K * sizeof *tg);
 			}
-			if (bn > 0 && o->jitter > 0) {
-				kdm_jitter(X, Xj, bn, t->width, t->height, o->jitter, arng);
-				in = Xj;
-			}
-			if (bn > 0) {
+			if (bn == 0) { /* a short last step left this worker none */
+				kdm_train_zero_grads(tr);
+			} else {
+				if (o->jitter > 0) {
+					kdm_jitter(X, Xj, bn, t->width, t->height, o->jitter, arng);
+					in = Xj;
+				}
 				logits = kdm_train_forward(tr, in, bn, arng);
 				switch (o->loss) {
 				case KDT_DISTILL:
@@ -344,12 +344,11 @@ kdt_fit(kdm_model *m, const kdt_data *d, const kdt_opts *o,
 						dl[k] = (float)((double)dl[k] * f);
 				}
 				lsum = loss * (double)bn;
+				kdm_train_backward(tr, dl);
 			}
 			/* sum the gradients and losses of all workers; the
 			 * divergence test below then stops them all alike */
 			if (W > 1) {
-				if (bn > 0)
-					kdm_train_backward(tr, dl);
 				if (o->reduce(kdm_train_grads(tr), m->nparams, &lsum, 1,
 				              o->reduce_ctx, e))
 					goto done;
@@ -361,10 +360,8 @@ kdt_fit(kdm_model *m, const kdt_data *d, const kdt_opts *o,
 				           isnan(loss) ? "nan" : "infinite", o->lr);
 				goto done;
 			}
-			if (W == 1)
-				kdm_train_backward(tr, dl);
 			kdm_train_step(tr, (float)lr);
-			sum += W > 1 ? lsum : loss * (double)bn;
+			sum += lsum;
 			p.done = i + gn;
 			p.loss = sum / (double)p.done;
 			if (report && now_s() - t_last > 0.5) {
