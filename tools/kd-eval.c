@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "blas.h"
 #include "cli.h"
 #include "data.h"
 #include "eval.h"
@@ -90,6 +91,7 @@ main(int argc, char **argv)
 	kde_result *res;
 	kd_err e = { { 0 }, 0 };
 
+	kdb_choose_core(argv); /* may run the program again: before all else */
 	kdc_init(argv[0]);
 	memset(&lo, 0, sizeof lo);
 	memset(&data, 0, sizeof data);

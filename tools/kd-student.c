@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "blas.h"
 #include "cli.h"
 #include "cli_train.h"
 #include "kd_err.h"
@@ -99,6 +100,7 @@ main(int argc, char **argv)
 	int rank;
 #endif
 
+	kdb_choose_core(argv); /* may run the program again: before all else */
 	kdc_init(argv[0]);
 	kdc_train_defaults(&cfg, "800,800");
 	cfg.t.loss = KDT_DISTILL;

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "blas.h"
 #include "cli.h"
 #include "cli_train.h"
 #include "infer.h"
@@ -95,6 +96,7 @@ main(int argc, char **argv)
 	int c, train = 0;
 	kd_err e;
 
+	kdb_choose_core(argv); /* may run the program again: before all else */
 	kdc_init(argv[0]);
 	kdc_train_defaults(&cfg, "1200,1200");
 	cfg.t.reg.input_dropout = 0.2f;

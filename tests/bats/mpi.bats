@@ -137,7 +137,9 @@ Try 'kd-student-mpi --help' for more information."
 }
 
 @test "stopped after a checkpoint, mpirun -np 2 --resume gives the same model; one process refuses it" {
-	BIG=(--hidden 512,512 --epochs 8 --threads 1 --seed 3 --val 300 --targets t.kd --batch 32)
+	# enough epochs after the first checkpoint (0.4 s each here) that the
+	# run is still going when the test stops it
+	BIG=(--hidden 512,512 --epochs 16 --threads 1 --seed 3 --val 300 --targets t.kd --batch 32)
 	mpi 2 -q -o whole.kdm "${BIG[@]}"
 	timeout 300 mpirun --oversubscribe -np 2 "$MPI_STUDENT" -q -o s.kdm "${BIG[@]}" --checkpoint ck 2> err &
 	pid=$!
