@@ -74,9 +74,12 @@ kdk_fingerprint(const kdm_model *m, const kdt_data *d, const kdt_opts *o)
 	crc = crc_f64(crc, o->T);
 	crc = crc_f64(crc, o->alpha);
 	crc = crc_u64(crc, (uint64_t)o->keep_best);
-	/* a plain run's fingerprint is as it was before workers existed */
+	/* a plain run's fingerprint is as it was before workers (and
+	 * flips) existed */
 	if (o->workers > 1)
 		crc = crc_u64(crc, o->workers);
+	if (o->flip)
+		crc = crc_u64(crc, 0x666c6970); /* "flip" */
 	crc = crc_u64(crc, m->n_layers);
 	for (size_t l = 0; l <= m->n_layers; l++)
 		crc = crc_u64(crc, m->sizes[l]);

@@ -773,6 +773,23 @@ kdm_shift(const float *img, float *out, size_t w, size_t h, int dx, int dy)
 }
 
 void
+kdm_flip(float *X, size_t B, size_t w, size_t h, kdr_rng *rng)
+{
+	for (size_t b = 0; b < B; b++) {
+		if (kdr_below(rng, 2) == 0)
+			continue;
+		for (size_t r = 0; r < h; r++) {
+			float *row = X + b * w * h + r * w;
+			for (size_t c = 0; c < w / 2; c++) {
+				float t = row[c];
+				row[c] = row[w - 1 - c];
+				row[w - 1 - c] = t;
+			}
+		}
+	}
+}
+
+void
 kdm_jitter(const float *X, float *out, size_t B, size_t w, size_t h,
            int maxshift, kdr_rng *rng)
 {

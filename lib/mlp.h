@@ -192,4 +192,9 @@ void kdm_shift(const float *img, float *out, size_t w, size_t h, int dx,
 void kdm_jitter(const float *X, float *out, size_t B, size_t w, size_t h,
                 int maxshift, kdr_rng *rng);
 
+/* kdm_flip: mirror each image of X (B, w*h), in place, left to right
+ * (x[y][c] <-> x[y][w-1-c]) with probability 1/2, one draw from rng per
+ * image. */
+void kdm_flip(float *X, size_t B, size_t w, size_t h, kdr_rng *rng);
+
 #endif

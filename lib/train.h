@@ -42,6 +42,8 @@ typedef struct kdt_opts {
 	double   lr_end;     /* learning rate of the last epoch (geometric decay) */
 	kdm_opts reg;        /* momentum, dropout, max-norm, weight decay */
 	int      jitter;     /* largest random shift in pixels (needs image shape) */
+	int      flip;       /* mirror each image left to right with probability
+	                      * 1/2 (after the shift; needs image shape) */
 	uint64_t seed;       /* shuffles, dropout masks and shifts */
 	int      loss;       /* enum kdt_loss */
 	double   T;          /* temperature of the soft targets (KDT_DISTILL) */

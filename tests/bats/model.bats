@@ -206,3 +206,18 @@ agreement() {
 	echo "errors after one epoch: $e / 10000"
 	[ "$e" -lt 3000 ]
 }
+
+@test "--flip mirrors images (another model than without, the same one twice) and is refused without an image shape" {
+	[ -e /usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz ] || skip "dataset-fashion-mnist not installed"
+	O=(--hidden 16 --epochs 1 --jitter 0 --input-dropout 0 --dropout 0 --val 500 --rows 3000 --threads 1)
+	kd-teacher train -q -o plain.kdm "${O[@]}" fashion-mnist:test
+	kd-teacher train -q -o flip1.kdm "${O[@]}" --flip fashion-mnist:test
+	kd-teacher train -q -o flip2.kdm "${O[@]}" --flip fashion-mnist:test
+	cmp flip1.kdm flip2.kdm
+	! cmp -s plain.kdm flip1.kdm
+	blobs
+	run --separate-stderr kd-teacher train -q -o c.kdm --hidden 8 --epochs 1 --flip train.csv
+	assert_failure
+	[[ "$stderr" == *"--flip needs images, and the data has no image shape"* ]] || { echo "$stderr"; false; }
+	[ ! -e c.kdm ]
+}

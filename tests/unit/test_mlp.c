@@ -456,6 +456,35 @@ test_jitter(void)
 	free(out);
 }
 
+/* kdm_flip: each image comes back as it was or mirrored, as written out
+ * by hand for an odd width (the middle column stays), and about half are
+ * mirrored */
+static void
+test_flip(void)
+{
+	enum { W = 3, H = 2, B = 1000 };
+	static const float img[W * H] = { 1, 2, 3, 4, 5, 6 };
+	static const float mirrored[W * H] = { 3, 2, 1, 6, 5, 4 };
+	float *X = malloc(B * W * H * sizeof *X);
+	int flipped = 0, other = 0;
+	kdr_rng r;
+
+	for (size_t b = 0; b < B; b++)
+		memcpy(X + b * W * H, img, sizeof img);
+	kdr_init(&r, 11);
+	kdm_flip(X, B, W, H, &r);
+	for (size_t b = 0; b < B; b++) {
+		if (!memcmp(X + b * W * H, mirrored, sizeof img))
+			flipped++;
+		else if (memcmp(X + b * W * H, img, sizeof img))
+			other++;
+	}
+	KT_CHECK(other == 0);
+	/* binomial(1000, 1/2): 500 +- 16, so 430..570 is 4.4 sigma */
+	KT_CHECK(flipped > 430 && flipped < 570);
+	free(X);
+}
+
 /* toy problem: points in [-1,1]^2; class 0 inside radius 0.5, else
  * class 1 where x*y > 0 and class 2 elsewhere */
 static void
@@ -684,6 +713,7 @@ main(void)
 	KT_RUN(test_maxnorm);
 	KT_RUN(test_shift);
 	KT_RUN(test_jitter);
+	KT_RUN(test_flip);
 	KT_RUN(test_learns_toy);
 	KT_RUN(test_same_seed_same_bits);
 	KT_RUN(test_init_scale);
