@@ -119,6 +119,7 @@ main(int argc, char **argv)
 	size_t th[2] = { 1200, 1200 }, sh[2] = { 800, 800 };
 	kdm_opts teacher = { 0.2f, 0.5f, 3.5f, 0.9f, 0.0f }, student = { 0, 0, 0, 0.9f, 0 };
 
+	kdb_choose_core(argv);
 	kdc_init(argv[0]);
 	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		if (c == 't')
@@ -130,8 +131,8 @@ main(int argc, char **argv)
 	}
 	kdb_set_threads(threads);
 	peak = sgemm_gflops(secs / 2);
-	printf("== model: %d BLAS threads; cblas_sgemm 2048^3: %.1f GFLOP/s\n",
-	       kdb_get_threads(), peak);
+	printf("== model: %d BLAS threads, OpenBLAS %s kernels; cblas_sgemm 2048^3: %.1f GFLOP/s\n",
+	       kdb_get_threads(), kdb_core(), peak);
 	printf("%-28s %12s %10s %10s %14s %10s\n", "model (batch 128)", "train smp/s",
 	       "GFLOP/s", "of sgemm", "infer smp/s", "GFLOP/s");
 	bench("784-1200-1200-10 teacher", th, 2, &teacher, secs, peak);
