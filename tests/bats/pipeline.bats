@@ -12,7 +12,7 @@ tiny() {
 	# reach this one: the tests read the commands it prints
 	env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -C "$REPO/pipelines" BIN="$KD_BIN" TRAIN="$PWD/train.csv" TEST="$PWD/test.csv" \
 		W="$PWD/work" R="$PWD/results" NVAL=300 T_HIDDEN=32,32 S_HIDDEN=16,16 TINY=4 \
-		JITTER=0 T_EPOCHS=4 S_EPOCHS=4 THREADS=1 ENSEMBLE="1 2" TEMPS="1 4" SEEDS="1 2" \
+		JITTER=0 FLIP= T_EPOCHS=4 S_EPOCHS=4 THREADS=1 ENSEMBLE="1 2" TEMPS="1 4" SEEDS="1 2" \
 		LEFT_OUT=3 T=4 "$@"
 }
 

@@ -187,7 +187,7 @@ teardown_file() {
 tiny() {
 	env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -C "$REPO/pipelines" BIN="$KD_BIN" TRAIN="$PWD/train.csv" TEST="$PWD/test.csv" \
 		W="$PWD/work" R="$PWD/results" NVAL=300 T_HIDDEN=16,16 S_HIDDEN=8,8 \
-		JITTER=0 T_EPOCHS=2 S_EPOCHS=2 THREADS=1 ENSEMBLE="1 2 3" T=4 "$@"
+		JITTER=0 FLIP= T_EPOCHS=2 S_EPOCHS=2 THREADS=1 ENSEMBLE="1 2 3" T=4 "$@"
 }
 
 # teacher_opts [HIDDEN]: the options tiny gives kd-teacher train for the
