@@ -93,7 +93,8 @@ results)
 		jq -r 'map({(.model): .errors}) | add |
 			.["student-hard"] as $h | .["student-kd"] as $k | .teacher as $t |
 			"\nThe distilled student makes \(if $k < $h then "\($h - $k) fewer" elif $k > $h then "\($k - $h) more" else "as many" end) test errors than the hard-label student; " +
-			(if $t < $h then "it closes \((($h - $k) / ($h - $t) * 1000 | round) / 10)% of the gap between the hard-label student and the teacher."
+			(if $t < $h and $k > $h then "it closes none of the gap between the hard-label student (\($h)) and the teacher (\($t))."
+			 elif $t < $h then "it closes \((($h - $k) / ($h - $t) * 1000 | round) / 10)% of the gap between the hard-label student and the teacher."
 			 else "the teacher (\($t)) is no better than the hard-label student (\($h)), so there is no gap to close." end)' "$dir/demo.json"
 	fi
 	if [ -e "$dir/seeds.json" ]; then
@@ -105,7 +106,7 @@ results)
 		jq -r '(map({(.model): .errors}) | add) as $e | $e.teacher as $t |
 			[$e | keys[] | select(startswith("student-hard-")) | ltrimstr("student-hard-")] | sort_by(tonumber)[] as $s |
 			$e["student-hard-" + $s] as $h | $e["student-kd-" + $s] as $k |
-			"| \($s) | \($h) | \($k) | \(if $h > $t then ((($h - $k) / ($h - $t) * 1000 | round) / 10 | tostring) + "%" else "n/a" end) |"' \
+			"| \($s) | \($h) | \($k) | \(if $h > $t and $k > $h then "none" elif $h > $t then ((($h - $k) / ($h - $t) * 1000 | round) / 10 | tostring) + "%" else "n/a" end) |"' \
 			"$dir/seeds.json"
 		jq -r '(map({(.model): .errors}) | add) as $e |
 			def ms(p): [to_entries[] | select(.key | startswith(p)) | .value] as $v |

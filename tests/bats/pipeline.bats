@@ -103,7 +103,7 @@ setup() {
 	grep -q '^## The main job' results/RESULTS.md
 	grep -q '^## Ensemble' results/RESULTS.md
 	grep -q '^## A class left out' results/RESULTS.md
-	grep -Eq 'closes .*% of the gap|no gap to close' results/RESULTS.md
+	grep -Eq 'closes (.*% of|none of) the gap|no gap to close' results/RESULTS.md
 	# a new T remakes every stream softened at T, not only the students
 	run "$KD_BIN/kd-cat" --info work/ens/t1.soft.kd
 	assert_line 'temperature: 4'
@@ -129,6 +129,14 @@ setup() {
 	run bash "$REPO/pipelines/report.sh" results r
 	assert_success
 	assert_output --partial 'makes 50 more test errors than the hard-label student; the teacher (300) is no better than the hard-label student (200), so there is no gap to close'
+	refute_output --partial '% of the gap'
+	# a better teacher, a distilled student worse than the hard-label one
+	printf '%s\n' '[{"model":"teacher","errors":100,"accuracy":0.99,"nll":0.1,"ece":0.01},' \
+		'{"model":"student-hard","errors":200,"accuracy":0.98,"nll":0.1,"ece":0.01},' \
+		'{"model":"student-kd","errors":210,"accuracy":0.979,"nll":0.1,"ece":0.01}]' > r/demo.json
+	run bash "$REPO/pipelines/report.sh" results r
+	assert_success
+	assert_output --partial 'makes 10 more test errors than the hard-label student; it closes none of the gap between the hard-label student (200) and the teacher (100).'
 	refute_output --partial '% of the gap'
 }
 
