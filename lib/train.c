@@ -175,12 +175,9 @@ check(const kdm_model *m, const kdt_data *d, const kdt_opts *o, kd_err *e)
 		kd_err_set(e, KD_EUSAGE, "bad temperature or alpha");
 		return -1;
 	}
-	if (o->jitter > 0 && t->width * t->height != t->d) {
-		kd_err_set(e, KD_EUSAGE, "--jitter needs images, and the data has no image shape");
-		return -1;
-	}
-	if (o->flip && t->width * t->height != t->d) {
-		kd_err_set(e, KD_EUSAGE, "--flip needs images, and the data has no image shape");
+	if ((o->jitter > 0 || o->flip) && t->width * t->height != t->d) {
+		kd_err_set(e, KD_EUSAGE, "--%s needs images, and the data has no image shape",
+		           o->jitter > 0 ? "jitter" : "flip");
 		return -1;
 	}
 	if (o->workers > 1 ? !o->reduce || o->worker >= o->workers || o->workers >= (1u << 20) ||
@@ -256,12 +253,12 @@ kdt_fit(kdm_model *m, const kdt_data *d, const kdt_opts *o,
 		return -1;
 	order = malloc(n * sizeof *order);
 	X = malloc(B * D * sizeof *X);
-	Xj = o->jitter > 0 || o->flip ? malloc(B * D * sizeof *Xj) : NULL;
+	Xj = o->jitter > 0 ? malloc(B * D * sizeof *Xj) : NULL;
 	tg = malloc(B * K * sizeof *tg);
 	dl = malloc(B * K * sizeof *dl);
 	y = malloc(B * sizeof *y);
 	best = o->keep_best && v && v->n ? malloc(m->nparams * sizeof *best) : NULL;
-	if (!order || !X || ((o->jitter > 0 || o->flip) && !Xj) || !tg || !dl || !y ||
+	if (!order || !X || (o->jitter > 0 && !Xj) || !tg || !dl || !y ||
 	    (o->keep_best && v && v->n && !best)) {
 		kd_err_set(e, KD_ENOMEM, "out of memory");
 		goto done;
@@ -325,12 +322,16 @@ kdt_fit(kdm_model *m, const kdt_data *d, const kdt_opts *o,
 			if (bn == 0) { /* a short last step left this worker none */
 				kdm_train_zero_grads(tr);
 			} else {
-				if (o->jitter > 0 || o->flip) {
+				/* X is this step's own copy of the rows: a flip
+				 * alone needs no second buffer */
+				float *aug = X;
+				if (o->jitter > 0) {
 					kdm_jitter(X, Xj, bn, t->width, t->height, o->jitter, arng);
-					if (o->flip)
-						kdm_flip(Xj, bn, t->width, t->height, arng);
-					in = Xj;
+					aug = Xj;
 				}
+				if (o->flip)
+					kdm_flip(aug, bn, t->width, t->height, arng);
+				in = aug;
 				logits = kdm_train_forward(tr, in, bn, arng);
 				switch (o->loss) {
 				case KDT_DISTILL:
