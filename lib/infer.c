@@ -41,7 +41,7 @@ kdi_run(const char *model_path, const char *data, const char *out_path,
 	kds_header h;
 	kds_writer *w = NULL;
 	kdo_file out = { 0 };
-	float *logits = NULL;
+	float *logits = NULL, *mx = NULL, *mz = NULL;
 	int rc = -1, opened = 0;
 	size_t first = 0, end;
 
@@ -54,6 +54,11 @@ kdi_run(const char *model_path, const char *data, const char *out_path,
 	if (s.d != m->D) {
 		kd_err_set(e, KD_EMISMATCH, "'%s' has %zu features, model '%s' takes %zu",
 		           data, s.d, model_path, m->D);
+		goto done;
+	}
+	if (o->mirror && !(s.width > 1 && s.width * s.height == s.d)) {
+		kd_err_set(e, KD_EUSAGE, "'%s': mirror images need image rows (width x height), "
+		           "and its rows are %zu numbers without a shape", data, s.d);
 		goto done;
 	}
 	kds_header_init(&h, (uint32_t)m->K, KDP_LOGITS);
@@ -108,7 +113,11 @@ kdi_run(const char *model_path, const char *data, const char *out_path,
 	}
 	ws = kdm_ws_new(m, BATCH);
 	logits = malloc(BATCH * m->K * sizeof *logits);
-	if (!ws || !logits) {
+	if (o->mirror) {
+		mx = malloc(BATCH * s.d * sizeof *mx);
+		mz = malloc(BATCH * m->K * sizeof *mz);
+	}
+	if (!ws || !logits || (o->mirror && (!mx || !mz))) {
 		kd_err_set(e, KD_ENOMEM, "out of memory");
 		goto done;
 	}
@@ -120,6 +129,13 @@ kdi_run(const char *model_path, const char *data, const char *out_path,
 	for (size_t i = first; i < end; i += BATCH) {
 		size_t B = end - i < BATCH ? end - i : BATCH;
 		kdm_forward(m, ws, s.x + i * s.d, B, logits);
+		if (o->mirror) { /* logits = (z(x) + z(mirror x)) / 2 */
+			memcpy(mx, s.x + i * s.d, B * s.d * sizeof *mx);
+			kdm_mirror(mx, B, s.width, s.height);
+			kdm_forward(m, ws, mx, B, mz);
+			for (size_t j = 0; j < B * m->K; j++)
+				logits[j] = 0.5f * (logits[j] + mz[j]);
+		}
 		for (size_t b = 0; b < B; b++) {
 			kds_record r;
 			r.id = s.id[i + b];
@@ -142,5 +158,7 @@ done:
 	kdm_free(m);
 	kdd_free(&s);
 	free(logits);
+	free(mx);
+	free(mz);
 	return rc;
 }

@@ -13,6 +13,9 @@ typedef struct kdi_opts {
 	uint64_t      shard;    /* with shards > 0: run only part shard (1 to
 	                           shards) of the rows, by row number */
 	uint64_t      shards;   /* 0: all rows */
+	int           mirror;   /* average each image's logits with those of
+	                           its mirror image (left to right): for a
+	                           model trained with --flip; images only */
 } kdi_opts;
 
 /* kdi_opts_init: no inputs, labels when the data has them. */
@@ -28,6 +31,8 @@ void kdi_opts_init(kdi_opts *o);
  * r rows in row order, q + 1 to each of the first r parts, q to the
  * others. The N parts joined with cat, in order, hold the same records as one
  * run over all rows, and in any order every row once (kds_check_rows).
+ * With o->mirror, each row's logits are the mean of the model's logits on
+ * the image and on its mirror image; refused when DATA is not images.
  * 0 or -1. */
 int kdi_run(const char *model_path, const char *data, const char *out_path,
             const kdi_opts *o, kd_err *e);

@@ -772,21 +772,33 @@ kdm_shift(const float *img, float *out, size_t w, size_t h, int dx, int dy)
 	}
 }
 
+/* mirror one (h,w) image left to right, in place */
+static void
+mirror_one(float *img, size_t w, size_t h)
+{
+	for (size_t r = 0; r < h; r++) {
+		float *row = img + r * w;
+		for (size_t c = 0; c < w / 2; c++) {
+			float t = row[c];
+			row[c] = row[w - 1 - c];
+			row[w - 1 - c] = t;
+		}
+	}
+}
+
 void
 kdm_flip(float *X, size_t B, size_t w, size_t h, kdr_rng *rng)
 {
-	for (size_t b = 0; b < B; b++) {
-		if (kdr_below(rng, 2) == 0)
-			continue;
-		for (size_t r = 0; r < h; r++) {
-			float *row = X + b * w * h + r * w;
-			for (size_t c = 0; c < w / 2; c++) {
-				float t = row[c];
-				row[c] = row[w - 1 - c];
-				row[w - 1 - c] = t;
-			}
-		}
-	}
+	for (size_t b = 0; b < B; b++)
+		if (kdr_below(rng, 2) != 0)
+			mirror_one(X + b * w * h, w, h);
+}
+
+void
+kdm_mirror(float *X, size_t B, size_t w, size_t h)
+{
+	for (size_t b = 0; b < B; b++)
+		mirror_one(X + b * w * h, w, h);
 }
 
 void

@@ -197,4 +197,7 @@ void kdm_jitter(const float *X, float *out, size_t B, size_t w, size_t h,
  * image. */
 void kdm_flip(float *X, size_t B, size_t w, size_t h, kdr_rng *rng);
 
+/* kdm_mirror: mirror every image of X (B, w*h), in place, left to right. */
+void kdm_mirror(float *X, size_t B, size_t w, size_t h);
+
 #endif

@@ -36,6 +36,9 @@ usage(void)
 	       "  -m, --model MODEL    the model to run\n"
 	       "      --inputs         carry the inputs in the stream\n"
 	       "      --no-label       do not carry labels (an unlabelled transfer set)\n"
+	       "      --mirror         give each image the mean of the logits of the image\n"
+	       "                       and of its mirror image (left to right): test-time\n"
+	       "                       augmentation for a model trained with --flip\n"
 	       "      --shard I/N      run only part I of N of the rows (by row number);\n"
 	       "                       the N parts joined with cat, in any order, stand for\n"
 	       "                       one run, and kd-average, kd-student and kd-eval check\n"
@@ -53,7 +56,7 @@ usage(void)
 	       kdc_train_help);
 }
 
-enum { O_INPUTS = 2000, O_NOLABEL, O_SHARD };
+enum { O_INPUTS = 2000, O_NOLABEL, O_SHARD, O_MIRROR };
 
 /* parse_shard: "I/N" with 1 <= I <= N */
 static void
@@ -82,6 +85,7 @@ static const struct option longopts[] = {
 	{ "inputs", no_argument, NULL, O_INPUTS },
 	{ "no-label", no_argument, NULL, O_NOLABEL },
 	{ "shard", required_argument, NULL, O_SHARD },
+	{ "mirror", no_argument, NULL, O_MIRROR },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
 	{ NULL, 0, NULL, 0 }
@@ -117,6 +121,7 @@ main(int argc, char **argv)
 		case O_INPUTS: run.inputs = 1; break;
 		case O_NOLABEL: run.no_label = 1; break;
 		case O_SHARD: parse_shard(optarg, &run); break;
+		case O_MIRROR: run.mirror = 1; break;
 		case 'h': usage(); kdc_close_stdout(); return 0;
 		case 'V': kdc_version();
 		default: kdc_usage_error("unknown option");
@@ -136,8 +141,8 @@ main(int argc, char **argv)
 	}
 	if (model)
 		kdc_usage_error("-m runs a model; kd-teacher train makes one");
-	if (run.shards || run.inputs || run.no_label)
-		kdc_usage_error("--shard, --inputs and --no-label go with -m MODEL");
+	if (run.shards || run.inputs || run.no_label || run.mirror)
+		kdc_usage_error("--shard, --inputs, --no-label and --mirror go with -m MODEL");
 	if (!cfg.output)
 		kdc_usage_error("kd-teacher train needs -o MODEL");
 	{

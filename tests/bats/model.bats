@@ -221,3 +221,32 @@ agreement() {
 	[[ "$stderr" == *"--flip needs images, and the data has no image shape"* ]] || { echo "$stderr"; false; }
 	[ ! -e c.kdm ]
 }
+
+@test "-m --mirror gives each image the mean of its own logits and its mirror image's" {
+	[ -e /usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz ] || skip "dataset-fashion-mnist not installed"
+	kd-teacher train -q -o m.kdm --hidden 16 --epochs 1 --jitter 0 --flip --val 0 --rows 500 --threads 1 fashion-mnist:test
+	kd-teacher -m m.kdm --rows 40 --inputs -o plain.kd fashion-mnist:test
+	kd-teacher -m m.kdm --rows 40 --mirror -o mean.kd fashion-mnist:test
+	# the mirror images by hand: columns 13.. are the inputs, row-major
+	# 28x28; written as CSV rows with the label last
+	kd-cat --inputs plain.kd | awk -F, 'NR > 1 {
+		s = ""; for (r = 0; r < 28; r++) for (c = 0; c < 28; c++) s = s $(13 + r * 28 + 27 - c) ",";
+		print s $2 }' > mirrored.csv
+	[ "$(wc -l < mirrored.csv)" -eq 40 ]
+	kd-teacher -m m.kdm -o mirrored.kd mirrored.csv
+	paste -d' ' <(kd-cat plain.kd | tail -n +2 | cut -d, -f1-12) <(kd-cat mirrored.kd | tail -n +2) \
+		<(kd-cat mean.kd | tail -n +2) | awk '
+		{ split($1, a, ","); split($2, b, ","); split($3, m, ",")
+		  if (a[2] != m[2]) bad++
+		  for (k = 3; k <= 12; k++) { d = m[k] - (a[k] + b[k]) / 2; if (d < 0) d = -d; if (d > 1e-4) bad++
+		                              d = m[k] - a[k]; if (d < 0) d = -d; if (d > 1e-3) differ++ } }
+		END { if (NR != 40 || bad || !differ) { print NR, bad, differ; exit 1 } }'
+	blobs
+	kd-teacher train -q -o c.kdm --hidden 8 --epochs 1 train.csv
+	run --separate-stderr kd-teacher -m c.kdm --mirror -o x.kd test.csv
+	assert_failure
+	[[ "$stderr" == *"'test.csv': mirror images need image rows"* ]] || { echo "$stderr"; false; }
+	[ ! -e x.kd ]
+	run --separate-stderr kd-teacher train -o x.kdm --mirror train.csv
+	assert_equal "$status" 2
+}

@@ -485,6 +485,25 @@ test_flip(void)
 	free(X);
 }
 
+/* kdm_mirror: every image mirrored, as written out by hand (odd width:
+ * the middle column stays), and mirrored twice it is back */
+static void
+test_mirror(void)
+{
+	float X[2 * 6] = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12 };
+	static const float once[2 * 6] = { 3, 2, 1, 6, 5, 4, 9, 8, 7, 12, 11, 10 };
+	static const float even[8] = { 2, 1, 4, 3, 6, 5, 8, 7 };
+	float Y[8] = { 1, 2, 3, 4, 5, 6, 7, 8 };
+
+	kdm_mirror(X, 2, 3, 2);
+	KT_CHECK(!memcmp(X, once, sizeof X));
+	kdm_mirror(X, 2, 3, 2);
+	for (int i = 0; i < 12; i++)
+		KT_CHECK(X[i] == (float)(i + 1));
+	kdm_mirror(Y, 1, 2, 4); /* width 2, height 4 */
+	KT_CHECK(!memcmp(Y, even, sizeof Y));
+}
+
 /* toy problem: points in [-1,1]^2; class 0 inside radius 0.5, else
  * class 1 where x*y > 0 and class 2 elsewhere */
 static void
@@ -714,6 +733,7 @@ main(void)
 	KT_RUN(test_shift);
 	KT_RUN(test_jitter);
 	KT_RUN(test_flip);
+	KT_RUN(test_mirror);
 	KT_RUN(test_learns_toy);
 	KT_RUN(test_same_seed_same_bits);
 	KT_RUN(test_init_scale);
