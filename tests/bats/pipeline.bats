@@ -55,6 +55,12 @@ setup() {
 	assert_failure
 	[ ! -e work/student-kd.kdm ]
 	no_temporaries work
+	# a stage that writes X.tmp and renames it: a failure takes the
+	# temporary too
+	rm results/demo.json
+	run tiny demo TO_JSON=false
+	assert_failure
+	[ ! -e results/demo.json ] && [ ! -e results/demo.json.tmp ]
 }
 
 @test "make shards: GNU parallel runs 4 parts whose join equals the unsharded stream" {
