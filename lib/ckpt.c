@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <zlib.h>
 
+#include "binfile.h"
 #include "le.h"
 #include "out.h"
 
@@ -95,48 +96,12 @@ kdk_fingerprint(const kdm_model *m, const kdt_data *d, const kdt_opts *o)
 
 /* ---- writing ---- */
 
-typedef struct wr {
-	FILE *f;
-	uLong crc;
-	int err; /* a write failed; kdo_commit reports it */
-} wr;
-
-static void
-wr_bytes(wr *w, const void *p, size_t n)
-{
-	if (w->err || n == 0)
-		return;
-	if (fwrite(p, 1, n, w->f) != n)
-		w->err = 1;
-	w->crc = kd_crc32(w->crc, p, n);
-}
-
-/* wr_u32s: n u32 (or, by their bits, f32) values, little-endian */
-static void
-wr_u32s(wr *w, const void *v, size_t n)
-{
-	unsigned char buf[4096];
-	const unsigned char *src = v;
-
-	while (n > 0 && !w->err) {
-		size_t c = n > sizeof buf / 4 ? sizeof buf / 4 : n;
-		for (size_t i = 0; i < c; i++) {
-			uint32_t u;
-			memcpy(&u, src + 4 * i, 4);
-			kd_put_u32(buf + 4 * i, u);
-		}
-		wr_bytes(w, buf, 4 * c);
-		src += 4 * c;
-		n -= c;
-	}
-}
-
 int
 kdk_save(const char *path, const kdk_state *s, kd_err *e)
 {
 	unsigned char h[HEADER_SIZE], b[4];
 	kdo_file o;
-	wr w;
+	kdf_writer w;
 
 	memset(h, 0, sizeof h);
 	memcpy(h, MAGIC, 4);
@@ -154,62 +119,21 @@ kdk_save(const char *path, const kdk_state *s, kd_err *e)
 
 	if (kdo_open(&o, path, 1, e))
 		return -1;
-	w.f = o.fp;
-	w.crc = crc32(0L, Z_NULL, 0);
-	w.err = 0;
-	wr_bytes(&w, h, sizeof h);
-	wr_u32s(&w, s->order, s->n);
-	wr_u32s(&w, s->params, s->nparams);
-	wr_u32s(&w, s->vel, s->nparams);
+	kdf_writer_init(&w, o.fp);
+	kdf_write(&w, h, sizeof h);
+	kdf_write_u32s(&w, s->order, s->n);
+	kdf_write_u32s(&w, s->params, s->nparams);
+	kdf_write_u32s(&w, s->vel, s->nparams);
 	if (s->best)
-		wr_u32s(&w, s->best, s->nparams);
+		kdf_write_u32s(&w, s->best, s->nparams);
 	kd_put_u32(b, (uint32_t)w.crc);
-	wr_bytes(&w, b, 4);
+	kdf_write(&w, b, 4);
 	/* a failed write leaves ferror set: kdo_commit reports it and
 	 * removes the temporary, so the previous checkpoint stays */
 	return kdo_commit(&o, e);
 }
 
 /* ---- reading ---- */
-
-typedef struct rd {
-	FILE *f;
-	const char *path;
-	uLong crc;
-	kd_err *e;
-} rd;
-
-static int
-rd_bytes(rd *r, void *p, size_t n)
-{
-	if (n == 0)
-		return 0;
-	if (fread(p, 1, n, r->f) != n) {
-		if (ferror(r->f))
-			kd_err_set(r->e, KD_EIO, "cannot read '%s': %s", r->path,
-			           strerror(errno ? errno : EIO));
-		else
-			kd_err_set(r->e, KD_EFORMAT, "'%s': truncated checkpoint", r->path);
-		return -1;
-	}
-	r->crc = kd_crc32(r->crc, p, n);
-	return 0;
-}
-
-/* rd_u32s: n little-endian 32-bit values into v */
-static int
-rd_u32s(rd *r, void *v, size_t n)
-{
-	unsigned char *dst = v;
-
-	if (rd_bytes(r, v, 4 * n))
-		return -1;
-	for (size_t i = 0; i < n; i++) {
-		uint32_t u = kd_get_u32(dst + 4 * i);
-		memcpy(dst + 4 * i, &u, 4);
-	}
-	return 0;
-}
 
 /* order_ok: order is a permutation of 0..n-1 */
 static int
@@ -229,7 +153,7 @@ order_ok(const uint32_t *order, size_t n)
 }
 
 static int
-load(rd *r, kdk_state *s, uint64_t size)
+load(kdf_reader *r, kdk_state *s, uint64_t size)
 {
 	const char *path = r->path;
 	kd_err *e = r->e;
@@ -241,7 +165,7 @@ load(rd *r, kdk_state *s, uint64_t size)
 		kd_err_set(e, KD_EFORMAT, "'%s': not a kd checkpoint", path);
 		return -1;
 	}
-	if (rd_bytes(r, h, size < HEADER_SIZE ? 8 : HEADER_SIZE))
+	if (kdf_read(r, h, size < HEADER_SIZE ? 8 : HEADER_SIZE))
 		return -1;
 	if (memcmp(h, MAGIC, 4)) {
 		kd_err_set(e, KD_EFORMAT, "'%s': not a kd checkpoint", path);
@@ -274,9 +198,9 @@ load(rd *r, kdk_state *s, uint64_t size)
 		           (unsigned long long)size, (unsigned long long)expect);
 		return -1;
 	}
-	if (rd_u32s(r, s->order, s->n) || rd_u32s(r, s->params, s->nparams) ||
-	    rd_u32s(r, s->vel, s->nparams) ||
-	    (s->best && rd_u32s(r, s->best, s->nparams)))
+	if (kdf_read_u32s(r, s->order, s->n) || kdf_read_u32s(r, s->params, s->nparams) ||
+	    kdf_read_u32s(r, s->vel, s->nparams) ||
+	    (s->best && kdf_read_u32s(r, s->best, s->nparams)))
 		return -1;
 	{
 		uLong crc = r->crc;
@@ -309,29 +233,19 @@ int
 kdk_load(const char *path, kdk_state *s, kd_err *e)
 {
 	struct stat st;
-	rd r;
+	kdf_reader r;
 	int rc;
+	FILE *f = kdf_open_file(path, &st, e);
 
-	r.f = fopen(path, "rb");
-	if (!r.f) {
-		kd_err_set(e, KD_EIO, "cannot open '%s': %s", path, strerror(errno));
+	if (!f)
 		return -1;
-	}
-	if (fstat(fileno(r.f), &st) < 0) {
-		kd_err_set(e, KD_EIO, "cannot read '%s': %s", path, strerror(errno));
-		fclose(r.f);
-		return -1;
-	}
 	if (!S_ISREG(st.st_mode)) {
-		kd_err_set(e, KD_EIO, "cannot read '%s': %s", path,
-		           S_ISDIR(st.st_mode) ? strerror(EISDIR) : "not a regular file");
-		fclose(r.f);
+		kd_err_set(e, KD_EIO, "cannot read '%s': not a regular file", path);
+		fclose(f);
 		return -1;
 	}
-	r.path = path;
-	r.crc = crc32(0L, Z_NULL, 0);
-	r.e = e;
+	kdf_reader_init(&r, f, path, "checkpoint", e);
 	rc = load(&r, s, (uint64_t)st.st_size);
-	fclose(r.f);
+	fclose(f);
 	return rc;
 }

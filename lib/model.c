@@ -11,6 +11,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "binfile.h"
 #include "le.h"
 #include "out.h"
 
@@ -22,117 +23,34 @@ enum {
 	FLAGS_KNOWN = FLAG_STANDARDIZE | FLAG_NAMES
 };
 
-/* ---- little-endian helpers ---- */
-
-static int
-host_is_le(void)
-{
-	uint32_t x = 1;
-	unsigned char c;
-	memcpy(&c, &x, 1);
-	return c == 1;
-}
-
-/* swap4: reverse the bytes of each of n 4-byte values in p */
-static void
-swap4(unsigned char *p, size_t n)
-{
-	for (size_t i = 0; i < n; i++, p += 4) {
-		unsigned char t = p[0];
-		p[0] = p[3];
-		p[3] = t;
-		t = p[1];
-		p[1] = p[2];
-		p[2] = t;
-	}
-}
-
-
-/* ---- writing ---- */
-
-typedef struct wr {
-	FILE *f;   /* the temporary file */
-	uLong crc; /* CRC-32 of every byte written so far */
-	int err;   /* a write failed (errno kept in saved_errno) */
-	int saved_errno;
-} wr;
-
-static void
-wr_bytes(wr *w, const void *p, size_t n)
-{
-	if (w->err || n == 0)
-		return;
-	if (fwrite(p, 1, n, w->f) != n) {
-		w->err = 1;
-		w->saved_errno = errno ? errno : EIO;
-		return;
-	}
-	w->crc = kd_crc32(w->crc, p, n);
-}
-
-static void
-wr_u32(wr *w, uint32_t v)
-{
-	unsigned char b[4];
-	kd_put_u32(b, v);
-	wr_bytes(w, b, 4);
-}
-
-static void
-wr_u64(wr *w, uint64_t v)
-{
-	unsigned char b[8];
-	kd_put_u64(b, v);
-	wr_bytes(w, b, 8);
-}
-
-/* wr_f32s: n floats as IEEE-754 binary32, little-endian, through a small
- * buffer so that big-endian hosts can swap without touching v */
-static void
-wr_f32s(wr *w, const float *v, size_t n)
-{
-	unsigned char buf[4096];
-	int swap = !host_is_le();
-
-	while (n > 0 && !w->err) {
-		size_t c = n > sizeof buf / 4 ? sizeof buf / 4 : n;
-		memcpy(buf, v, c * 4);
-		if (swap)
-			swap4(buf, c);
-		wr_bytes(w, buf, c * 4);
-		v += c;
-		n -= c;
-	}
-}
-
 /* write_model: every field of m, then the CRC-32 */
 static void
-write_model(wr *w, const kdm_model *m)
+write_model(kdf_writer *w, const kdm_model *m)
 {
 	uint32_t flags = (m->standardize ? FLAG_STANDARDIZE : 0) |
 	                 (m->names ? FLAG_NAMES : 0);
 
-	wr_bytes(w, MAGIC, 4);
-	wr_u32(w, KDM_FORMAT_VERSION);
-	wr_u32(w, flags);
-	wr_u32(w, (uint32_t)m->n_layers);
+	kdf_write(w, MAGIC, 4);
+	kdf_write_u32(w, KDM_FORMAT_VERSION);
+	kdf_write_u32(w, flags);
+	kdf_write_u32(w, (uint32_t)m->n_layers);
 	for (size_t l = 0; l <= m->n_layers; l++)
-		wr_u32(w, (uint32_t)m->sizes[l]);
-	wr_u64(w, m->names ? (uint64_t)m->names_len : 0);
+		kdf_write_u32(w, (uint32_t)m->sizes[l]);
+	kdf_write_u64(w, m->names ? (uint64_t)m->names_len : 0);
 	if (m->standardize) {
-		wr_f32s(w, m->mean, m->D);
-		wr_f32s(w, m->std, m->D);
+		kdf_write_u32s(w, m->mean, m->D);
+		kdf_write_u32s(w, m->std, m->D);
 	}
-	wr_f32s(w, m->params, m->nparams);
+	kdf_write_u32s(w, m->params, m->nparams);
 	if (m->names)
-		wr_bytes(w, m->names, m->names_len);
+		kdf_write(w, m->names, m->names_len);
 	/* the checksum covers everything before it, so it is written last
 	 * and not into the running CRC */
 	{
 		unsigned char b[4];
 		uLong crc = w->crc;
 		kd_put_u32(b, (uint32_t)crc);
-		wr_bytes(w, b, 4);
+		kdf_write(w, b, 4);
 	}
 }
 
@@ -140,17 +58,16 @@ write_model(wr *w, const kdm_model *m)
 int
 kdm_save(const kdm_model *m, const char *path, kd_err *e)
 {
-	wr w = {NULL, 0, 0, 0};
+	kdf_writer w;
 	kdo_file o;
 
 	if (kdo_open(&o, path, 1, e))
 		return -1;
-	w.f = o.fp;
-	w.crc = crc32(0L, Z_NULL, 0);
+	kdf_writer_init(&w, o.fp);
 	write_model(&w, m);
 	if (w.err) {
 		kd_err_set(e, KD_EIO, "cannot write '%s': %s", o.name,
-		           strerror(w.saved_errno ? w.saved_errno : EIO));
+		           strerror(w.saved_errno));
 		kdo_abort(&o);
 		return -1;
 	}
@@ -159,49 +76,11 @@ kdm_save(const kdm_model *m, const char *path, kd_err *e)
 
 /* ---- reading ---- */
 
-typedef struct rd {
-	FILE *f;          /* the model file (or a memory stream over a pipe) */
-	const char *path; /* for messages */
-	uLong crc;        /* CRC-32 of every byte read so far */
-	kd_err *e;
-} rd;
-
-/* rd_bytes: exactly n bytes into p, added to the CRC; -1 with e set on a
- * short read (the file shrank under us, or an I/O error) */
-static int
-rd_bytes(rd *r, void *p, size_t n)
-{
-	if (n == 0)
-		return 0;
-	if (fread(p, 1, n, r->f) != n) {
-		if (ferror(r->f))
-			kd_err_set(r->e, KD_EIO, "cannot read '%s': %s", r->path,
-			           strerror(errno ? errno : EIO));
-		else
-			kd_err_set(r->e, KD_EFORMAT, "'%s': truncated model "
-			           "file", r->path);
-		return -1;
-	}
-	r->crc = kd_crc32(r->crc, p, n);
-	return 0;
-}
-
-/* rd_f32s: n little-endian floats into v */
-static int
-rd_f32s(rd *r, float *v, size_t n)
-{
-	if (rd_bytes(r, v, n * 4) < 0)
-		return -1;
-	if (!host_is_le())
-		swap4((unsigned char *)v, n);
-	return 0;
-}
-
 /* parse: the model in r->f, whose size is `size` bytes. Every size in
  * the header is checked, and the total they imply compared with the real
  * size, before anything big is allocated. */
 static kdm_model *
-parse(rd *r, uint64_t size)
+parse(kdf_reader *r, uint64_t size)
 {
 	const char *path = r->path;
 	kd_err *e = r->e;
@@ -218,7 +97,7 @@ parse(rd *r, uint64_t size)
 		           path);
 		return NULL;
 	}
-	if (rd_bytes(r, hd, size < 16 ? (size_t)size : 16) < 0)
+	if (kdf_read(r, hd, size < 16 ? (size_t)size : 16) < 0)
 		return NULL;
 	if (size < 4 || memcmp(hd, MAGIC, 4) != 0) {
 		kd_err_set(e, KD_EFORMAT, "'%s': not a kd model file", path);
@@ -251,7 +130,7 @@ parse(rd *r, uint64_t size)
 	if (size < hdr + 4)
 		goto truncated;
 	for (size_t l = 0; l <= L; l++) {
-		if (rd_bytes(r, b, 4) < 0)
+		if (kdf_read(r, b, 4) < 0)
 			return NULL;
 		sizes[l] = kd_get_u32(b);
 	}
@@ -259,7 +138,7 @@ parse(rd *r, uint64_t size)
 		kd_err_set(e, sub.code, "'%s': %s", path, sub.msg);
 		return NULL;
 	}
-	if (rd_bytes(r, b, 8) < 0)
+	if (kdf_read(r, b, 8) < 0)
 		return NULL;
 	names_len = kd_get_u64(b);
 	if (!(flags & FLAG_NAMES) && names_len != 0) {
@@ -297,9 +176,9 @@ parse(rd *r, uint64_t size)
 		return NULL;
 	}
 	if (flags & FLAG_STANDARDIZE)
-		if (rd_f32s(r, m->mean, m->D) < 0 || rd_f32s(r, m->std, m->D) < 0)
+		if (kdf_read_u32s(r, m->mean, m->D) < 0 || kdf_read_u32s(r, m->std, m->D) < 0)
 			goto fail;
-	if (rd_f32s(r, m->params, m->nparams) < 0)
+	if (kdf_read_u32s(r, m->params, m->nparams) < 0)
 		goto fail;
 	if (flags & FLAG_NAMES) {
 		names = malloc(names_len ? (size_t)names_len : 1);
@@ -308,7 +187,7 @@ parse(rd *r, uint64_t size)
 			           "names", path);
 			goto fail;
 		}
-		if (rd_bytes(r, names, (size_t)names_len) < 0)
+		if (kdf_read(r, names, (size_t)names_len) < 0)
 			goto fail;
 	}
 	{
@@ -401,30 +280,15 @@ slurp(FILE *f, uint64_t limit, unsigned char **out, size_t *len)
 kdm_model *
 kdm_load(const char *path, kd_err *e)
 {
-	FILE *f = fopen(path, "rb");
 	unsigned char *mem = NULL;
 	struct stat st;
 	uint64_t size;
 	kdm_model *m;
-	rd r;
+	kdf_reader r;
+	FILE *f = kdf_open_file(path, &st, e);
 
-	if (!f) {
-		kd_err_set(e, KD_EIO, "cannot open '%s': %s", path,
-		           strerror(errno));
+	if (!f)
 		return NULL;
-	}
-	if (fstat(fileno(f), &st) < 0) {
-		kd_err_set(e, KD_EIO, "cannot read '%s': %s", path,
-		           strerror(errno));
-		fclose(f);
-		return NULL;
-	}
-	if (S_ISDIR(st.st_mode)) {
-		kd_err_set(e, KD_EIO, "cannot read '%s': %s", path,
-		           strerror(EISDIR));
-		fclose(f);
-		return NULL;
-	}
 	if (S_ISREG(st.st_mode)) {
 		size = (uint64_t)st.st_size;
 	} else {
@@ -450,10 +314,7 @@ kdm_load(const char *path, kd_err *e)
 		free(mem);
 		return m;
 	}
-	r.f = f;
-	r.path = path;
-	r.crc = crc32(0L, Z_NULL, 0);
-	r.e = e;
+	kdf_reader_init(&r, f, path, "model file", e);
 	m = parse(&r, size);
 	fclose(f);
 	return m;
@@ -464,7 +325,7 @@ kdm_load_mem(const void *buf, size_t len, const char *name, kd_err *e)
 {
 	FILE *f = NULL;
 	kdm_model *m;
-	rd r;
+	kdf_reader r;
 
 	/* fmemopen refuses a size of 0 on some systems; parse reads nothing
 	 * from an empty file anyway */
@@ -476,10 +337,7 @@ kdm_load_mem(const void *buf, size_t len, const char *name, kd_err *e)
 			return NULL;
 		}
 	}
-	r.f = f;
-	r.path = name;
-	r.crc = crc32(0L, Z_NULL, 0);
-	r.e = e;
+	kdf_reader_init(&r, f, name, "model file", e);
 	m = parse(&r, len);
 	if (f)
 		fclose(f);

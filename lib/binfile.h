@@ -1,0 +1,55 @@
+/* binfile.h: kd's own binary files (model files, checkpoints) written and
+ * read through stdio, little-endian value by value, with a running CRC-32
+ * of every byte (see le.h). The stream format has its own reader (kds). */
+#ifndef KD_BINFILE_H
+#define KD_BINFILE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/stat.h>
+#include <zlib.h>
+
+#include "kd_err.h"
+
+typedef struct kdf_writer {
+	FILE *f;         /* where the bytes go (a temporary file, see out.h) */
+	uLong crc;       /* CRC-32 of every byte written so far */
+	int err;         /* a write failed: later writes do nothing */
+	int saved_errno; /* the failed write's errno (EIO when it set none) */
+} kdf_writer;
+
+/* kdf_writer_init: a writer to f, its CRC at the start. */
+void kdf_writer_init(kdf_writer *w, FILE *f);
+
+/* kdf_write: n bytes of p; kdf_write_u32, kdf_write_u64: one value;
+ * kdf_write_u32s: n 4-byte values at v (uint32_t, or float by their
+ * bits). All little-endian, added to the CRC; nothing once w->err. */
+void kdf_write(kdf_writer *w, const void *p, size_t n);
+void kdf_write_u32(kdf_writer *w, uint32_t v);
+void kdf_write_u64(kdf_writer *w, uint64_t v);
+void kdf_write_u32s(kdf_writer *w, const void *v, size_t n);
+
+typedef struct kdf_reader {
+	FILE *f;          /* NULL reads as an empty file */
+	const char *path; /* for messages */
+	const char *what; /* "model file", "checkpoint": for messages */
+	uLong crc;        /* CRC-32 of every byte read so far */
+	kd_err *e;
+} kdf_reader;
+
+/* kdf_reader_init: a reader of f, its CRC at the start. */
+void kdf_reader_init(kdf_reader *r, FILE *f, const char *path, const char *what,
+                     kd_err *e);
+
+/* kdf_read: exactly n bytes into p, added to the CRC; kdf_read_u32s: n
+ * little-endian 4-byte values into v (uint32_t or float). 0, or -1 with
+ * r->e set: "'PATH': truncated WHAT" on a short file, or the I/O error. */
+int kdf_read(kdf_reader *r, void *p, size_t n);
+int kdf_read_u32s(kdf_reader *r, void *v, size_t n);
+
+/* kdf_open_file: fopen path for reading and fstat it; a directory is
+ * refused (EISDIR). *st gets what fstat says. NULL with e set. */
+FILE *kdf_open_file(const char *path, struct stat *st, kd_err *e);
+
+#endif
