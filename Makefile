@@ -10,7 +10,8 @@
 #   make bench      speed figures (see bench/; BENCH=stream or model for one
 #                   part; BENCH=mpi: kd-student-mpi on 1 and 2 processes)
 #   make demo       the Fashion-MNIST distillation demo (see pipelines/)
-#   make install PREFIX=/usr/local   tools and man pages
+#   make install PREFIX=/usr/local   tools and man pages (MPI=1: and
+#                   kd-student-mpi)
 #   make MPI=1      also bin/kd-student-mpi, for `mpirun -np P` (Open MPI's
 #                   mpicc; Debian libopenmpi-dev openmpi-bin); make check
 #                   builds it whenever mpicc is found (MPI=0: never)
@@ -165,9 +166,11 @@ demo:
 	$(MAKE) all
 	$(MAKE) -C pipelines demo
 
-install: all
+# with MPI=1, kd-student-mpi too
+INSTALL_TOOLS = $(TOOLS) $(if $(filter 1,$(MPI)),$(MPI_TOOL))
+install: all $(if $(filter 1,$(MPI)),$(MPI_TOOL))
 	mkdir -p $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1
-	for t in $(TOOLS); do \
+	for t in $(INSTALL_TOOLS); do \
 	  n=$$(basename $$t); \
 	  install -m 755 $$t $(DESTDIR)$(PREFIX)/bin/$$n || exit 1; \
 	  help2man --no-info --no-discard-stderr -N -n "$$($$t --help | awk 'NR > 1 && !/^ / { print; exit }')" $$t \
