@@ -129,6 +129,13 @@ setup() {
 	run bash "$REPO/pipelines/report.sh" results r
 	assert_success
 	assert_output --partial 'makes 50 fewer test errors than the hard-label student; it closes 50% of the gap'
+	# a NOTES.md beside the results goes into the report, before them
+	printf 'These were made on two dates.\n' > r/NOTES.md
+	run bash "$REPO/pipelines/report.sh" results r
+	assert_success
+	assert_line 'These were made on two dates.'
+	[ "$(grep -n 'two dates' <<< "$output" | cut -d: -f1)" -lt "$(grep -n '^## The main job' <<< "$output" | cut -d: -f1)" ]
+	rm r/NOTES.md
 	printf '%s\n' '[{"model":"teacher","errors":300,"accuracy":0.97,"nll":0.1,"ece":0.01},' \
 		'{"model":"student-hard","errors":200,"accuracy":0.98,"nll":0.1,"ece":0.01},' \
 		'{"model":"student-kd","errors":250,"accuracy":0.975,"nll":0.1,"ece":0.01}]' > r/demo.json
