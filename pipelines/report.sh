@@ -112,7 +112,7 @@ results)
 		jq -r '(map({(.model): .errors}) | add) as $e | $e.teacher as $t |
 			[$e | keys[] | select(startswith("student-hard-")) | ltrimstr("student-hard-")] | sort_by(tonumber)[] as $s |
 			$e["student-hard-" + $s] as $h | $e["student-kd-" + $s] as $k |
-			"| \($s) | \($h) | \($k) | \(if $h > $t and $k > $h then "none" elif $h > $t then ((($h - $k) / ($h - $t) * 1000 | round) / 10 | tostring) + "%" else "n/a" end) |"' \
+			"| \($s) | \($h) | \($k) | \(if $h <= $t then "no gap: the teacher is no better" elif $k > $h then "none" elif $k < $t then "all, and \($t - $k) fewer errors than the teacher" else ((($h - $k) / ($h - $t) * 1000 | round) / 10 | tostring) + "%" end) |"' \
 			"$dir/seeds.json"
 		jq -r '(map({(.model): .errors}) | add) as $e |
 			def ms(p): [to_entries[] | select(.key | startswith(p)) | .value] as $v |

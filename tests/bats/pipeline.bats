@@ -129,6 +129,19 @@ setup() {
 	run bash "$REPO/pipelines/report.sh" results r
 	assert_success
 	assert_output --partial 'makes 50 fewer test errors than the hard-label student; it closes 50% of the gap'
+	# the seeds' table: a share of the gap, none, all and more, no gap
+	printf '%s\n' '[{"model":"teacher","errors":100},{"model":"student-hard-1","errors":200},' \
+		'{"model":"student-kd-1","errors":150},{"model":"student-hard-2","errors":200},' \
+		'{"model":"student-kd-2","errors":210},{"model":"student-hard-3","errors":200},' \
+		'{"model":"student-kd-3","errors":90},{"model":"student-hard-4","errors":90},' \
+		'{"model":"student-kd-4","errors":95}]' > r/seeds.json
+	run bash "$REPO/pipelines/report.sh" results r
+	assert_success
+	assert_line '| 1 | 200 | 150 | 50% |'
+	assert_line '| 2 | 200 | 210 | none |'
+	assert_line '| 3 | 200 | 90 | all, and 10 fewer errors than the teacher |'
+	assert_line '| 4 | 90 | 95 | no gap: the teacher is no better |'
+	rm r/seeds.json
 	# a NOTES.md beside the results goes into the report, before them
 	printf 'These were made on two dates.\n' > r/NOTES.md
 	run bash "$REPO/pipelines/report.sh" results r
