@@ -148,7 +148,18 @@ Try 'kd-student-mpi --help' for more information."
 		sleep 0.1
 	done
 	[ -e ck ] || { kill "$pid"; echo "no checkpoint after 60 s"; false; }
-	kill -TERM "$pid"
+	# SIGTERM to rank 0 itself (the one that writes checkpoints); mpirun
+	# then stops rank 1. A SIGTERM to mpirun makes Open MPI follow it with
+	# a SIGKILL after a second (odls_base_sigkill_timeout), which can catch
+	# rank 0 still in the fsync of a checkpoint, and nothing can remove a
+	# temporary after a SIGKILL
+	mp=$(pgrep -P "$pid" -x mpirun)
+	rank0=
+	for p in $(pgrep -P "$mp" -x kd-student-mpi); do
+		tr '\0' '\n' < "/proc/$p/environ" | grep -qx OMPI_COMM_WORLD_RANK=0 && rank0=$p
+	done
+	[ -n "$rank0" ] || { kill "$pid"; echo "rank 0 not found under mpirun $mp"; false; }
+	kill -TERM "$rank0"
 	st=0
 	wait "$pid" || st=$?
 	[ "$st" -ne 0 ] || { echo "mpirun ended by itself before SIGTERM: make the run longer"; false; }
