@@ -121,7 +121,7 @@ $(B)/lib $(B)/tests $(B)/bench $(B)/fuzz $(BIN):
 # The test runner counts every unit and bats test and ends with
 # "N passed, N failed". KD_BIN tells the bats tests which binaries to use.
 check: all $(CHECK_MPI)
-	KD_BIN=$(abspath $(BIN)) KD_TESTBIN=$(abspath $(B)/tests) bash tests/run
+	KD_BIN=$(abspath $(BIN)) KD_TESTBIN=$(abspath $(B)/tests) KD_VARIANT=$(VARIANT) bash tests/run
 
 unit: all
 	KD_BIN=$(abspath $(BIN)) KD_TESTBIN=$(abspath $(B)/tests) bash tests/run --unit-only

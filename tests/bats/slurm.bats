@@ -69,6 +69,10 @@ daemon_pids() {
 }
 
 setup_file() {
+	# the Slurm wiring (sbatch, the job array, make) once, in the plain
+	# build: its tools are the ones every other suite runs under the
+	# sanitizers, and its daemons take most of a minute a run
+	[ -z "${KD_VARIANT:-}" ] || { SLURM_UNAVAILABLE="run in the plain build only"; export SLURM_UNAVAILABLE; return 0; }
 	start_slurm && return 0
 	# KD_SLURM_REQUIRED=1: where Slurm must run (CI with the packages
 	# installed, as root), not starting is a failure, not a skip
