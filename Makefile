@@ -168,7 +168,7 @@ demo:
 
 # with MPI=1, kd-student-mpi too
 INSTALL_TOOLS = $(TOOLS) $(if $(filter 1,$(MPI)),$(MPI_TOOL))
-install: all $(if $(filter 1,$(MPI)),$(MPI_TOOL))
+install: all $(INSTALL_TOOLS)
 	mkdir -p $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1
 	for t in $(INSTALL_TOOLS); do \
 	  n=$$(basename $$t); \

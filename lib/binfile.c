@@ -66,6 +66,12 @@ kdf_write_u32s(kdf_writer *w, const void *v, size_t n)
 }
 
 void
+kdf_write_crc(kdf_writer *w)
+{
+	kdf_write_u32(w, (uint32_t)w->crc);
+}
+
+void
 kdf_reader_init(kdf_reader *r, FILE *f, const char *path, const char *what,
                 kd_err *e)
 {
@@ -103,6 +109,21 @@ kdf_read_u32s(kdf_reader *r, void *v, size_t n)
 	for (size_t i = 0; i < n; i++) {
 		uint32_t u = kd_get_u32(dst + 4 * i);
 		memcpy(dst + 4 * i, &u, 4);
+	}
+	return 0;
+}
+
+int
+kdf_read_crc(kdf_reader *r)
+{
+	uint32_t want = (uint32_t)r->crc;
+	unsigned char b[4];
+
+	if (kdf_read(r, b, 4))
+		return -1;
+	if (kd_get_u32(b) != want) {
+		kd_err_set(r->e, KD_EFORMAT, "'%s': checksum mismatch, file is corrupt", r->path);
+		return -1;
 	}
 	return 0;
 }

@@ -30,6 +30,10 @@ void kdf_write_u32(kdf_writer *w, uint32_t v);
 void kdf_write_u64(kdf_writer *w, uint64_t v);
 void kdf_write_u32s(kdf_writer *w, const void *v, size_t n);
 
+/* kdf_write_crc: the CRC-32 of everything written so far, as the file's
+ * last 4 bytes (little-endian). */
+void kdf_write_crc(kdf_writer *w);
+
 typedef struct kdf_reader {
 	FILE *f;          /* NULL reads as an empty file */
 	const char *path; /* for messages */
@@ -47,6 +51,12 @@ void kdf_reader_init(kdf_reader *r, FILE *f, const char *path, const char *what,
  * r->e set: "'PATH': truncated WHAT" on a short file, or the I/O error. */
 int kdf_read(kdf_reader *r, void *p, size_t n);
 int kdf_read_u32s(kdf_reader *r, void *v, size_t n);
+
+/* kdf_read_crc: read the 4-byte CRC-32 that kdf_write_crc wrote and
+ * compare it with the CRC of everything read before it. 0, or -1 with
+ * r->e set: truncated as kdf_read, or "'PATH': checksum mismatch, file is
+ * corrupt". */
+int kdf_read_crc(kdf_reader *r);
 
 /* kdf_open_file: fopen path for reading and fstat it; a directory is
  * refused (EISDIR). *st gets what fstat says. NULL with e set. */

@@ -99,7 +99,7 @@ kdk_fingerprint(const kdm_model *m, const kdt_data *d, const kdt_opts *o)
 int
 kdk_save(const char *path, const kdk_state *s, kd_err *e)
 {
-	unsigned char h[HEADER_SIZE], b[4];
+	unsigned char h[HEADER_SIZE];
 	kdo_file o;
 	kdf_writer w;
 
@@ -126,8 +126,7 @@ kdk_save(const char *path, const kdk_state *s, kd_err *e)
 	kdf_write_u32s(&w, s->vel, s->nparams);
 	if (s->best)
 		kdf_write_u32s(&w, s->best, s->nparams);
-	kd_put_u32(b, (uint32_t)w.crc);
-	kdf_write(&w, b, 4);
+	kdf_write_crc(&w);
 	/* a failed write leaves ferror set: kdo_commit reports it and
 	 * removes the temporary, so the previous checkpoint stays */
 	return kdo_commit(&o, e);
@@ -157,7 +156,7 @@ load(kdf_reader *r, kdk_state *s, uint64_t size)
 {
 	const char *path = r->path;
 	kd_err *e = r->e;
-	unsigned char h[HEADER_SIZE], b[4];
+	unsigned char h[HEADER_SIZE];
 	uint32_t version, flags;
 	uint64_t expect;
 
@@ -202,17 +201,8 @@ load(kdf_reader *r, kdk_state *s, uint64_t size)
 	    kdf_read_u32s(r, s->vel, s->nparams) ||
 	    (s->best && kdf_read_u32s(r, s->best, s->nparams)))
 		return -1;
-	{
-		uLong crc = r->crc;
-		if (fread(b, 1, 4, r->f) != 4) {
-			kd_err_set(e, KD_EFORMAT, "'%s': truncated checkpoint", path);
-			return -1;
-		}
-		if (kd_get_u32(b) != (uint32_t)crc) {
-			kd_err_set(e, KD_EFORMAT, "'%s': checksum mismatch, file is corrupt", path);
-			return -1;
-		}
-	}
+	if (kdf_read_crc(r))
+		return -1;
 	s->epoch = kd_get_u64(h + 16);
 	for (int i = 0; i < 4; i++)
 		s->rng.s[i] = kd_get_u64(h + 48 + 8 * i);

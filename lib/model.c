@@ -44,14 +44,8 @@ write_model(kdf_writer *w, const kdm_model *m)
 	kdf_write_u32s(w, m->params, m->nparams);
 	if (m->names)
 		kdf_write(w, m->names, m->names_len);
-	/* the checksum covers everything before it, so it is written last
-	 * and not into the running CRC */
-	{
-		unsigned char b[4];
-		uLong crc = w->crc;
-		kd_put_u32(b, (uint32_t)crc);
-		kdf_write(w, b, 4);
-	}
+	/* the checksum covers everything before it, so it is written last */
+	kdf_write_crc(w);
 }
 
 
@@ -190,19 +184,8 @@ parse(kdf_reader *r, uint64_t size)
 		if (kdf_read(r, names, (size_t)names_len) < 0)
 			goto fail;
 	}
-	{
-		uLong crc = r->crc;
-		if (fread(b, 1, 4, r->f) != 4) {
-			kd_err_set(e, KD_EFORMAT, "'%s': truncated model file",
-			           path);
-			goto fail;
-		}
-		if (kd_get_u32(b) != (uint32_t)crc) {
-			kd_err_set(e, KD_EFORMAT, "'%s': checksum mismatch, "
-			           "file is corrupt", path);
-			goto fail;
-		}
-	}
+	if (kdf_read_crc(r) < 0)
+		goto fail;
 	/* the checksum held, so what fails below was written this way */
 	if (flags & FLAG_STANDARDIZE) {
 		/* mean and std were read in place; this validates them and
