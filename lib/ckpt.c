@@ -18,6 +18,7 @@ static const unsigned char MAGIC[4] = { 'K', 'D', 'K', 0x1a };
 
 #define HEADER_SIZE 96 /* bytes before the order array */
 #define FLAG_BEST 1u   /* the best parameters follow the velocities */
+#define FLAG_AVG  2u   /* the moving average follows them (--ema) */
 
 /* ---- the fingerprint ---- */
 
@@ -81,6 +82,8 @@ kdk_fingerprint(const kdm_model *m, const kdt_data *d, const kdt_opts *o)
 		crc = crc_u64(crc, o->workers);
 	if (o->flip)
 		crc = crc_u64(crc, 0x666c6970); /* "flip" */
+	if (o->ema > 0)
+		crc = crc_f64(crc, o->ema);
 	crc = crc_u64(crc, m->n_layers);
 	for (size_t l = 0; l <= m->n_layers; l++)
 		crc = crc_u64(crc, m->sizes[l]);
@@ -96,6 +99,13 @@ kdk_fingerprint(const kdm_model *m, const kdt_data *d, const kdt_opts *o)
 
 /* ---- writing ---- */
 
+/* flags_of: the flags of a run whose state is s */
+static uint32_t
+flags_of(const kdk_state *s)
+{
+	return (s->best ? FLAG_BEST : 0) | (s->avg ? FLAG_AVG : 0);
+}
+
 int
 kdk_save(const char *path, const kdk_state *s, kd_err *e)
 {
@@ -107,7 +117,7 @@ kdk_save(const char *path, const kdk_state *s, kd_err *e)
 	memcpy(h, MAGIC, 4);
 	kd_put_u32(h + 4, KDK_FORMAT_VERSION);
 	kd_put_u32(h + 8, s->fingerprint);
-	kd_put_u32(h + 12, s->best ? FLAG_BEST : 0);
+	kd_put_u32(h + 12, flags_of(s));
 	kd_put_u64(h + 16, s->epoch);
 	kd_put_u64(h + 24, s->epochs);
 	kd_put_u64(h + 32, s->n);
@@ -126,6 +136,8 @@ kdk_save(const char *path, const kdk_state *s, kd_err *e)
 	kdf_write_u32s(&w, s->vel, s->nparams);
 	if (s->best)
 		kdf_write_u32s(&w, s->best, s->nparams);
+	if (s->avg)
+		kdf_write_u32s(&w, s->avg, s->nparams);
 	kdf_write_crc(&w);
 	/* a failed write leaves ferror set: kdo_commit reports it and
 	 * removes the temporary, so the previous checkpoint stays */
@@ -183,14 +195,14 @@ load(kdf_reader *r, kdk_state *s, uint64_t size)
 	flags = kd_get_u32(h + 12);
 	if (kd_get_u32(h + 8) != s->fingerprint || kd_get_u64(h + 24) != s->epochs ||
 	    kd_get_u64(h + 32) != s->n || kd_get_u64(h + 40) != s->nparams ||
-	    flags != (s->best ? FLAG_BEST : 0)) {
+	    flags != flags_of(s)) {
 		kd_err_set(e, KD_EMISMATCH, "'%s': a checkpoint of another run (other data, "
 		           "options or model shape): cannot resume this one", path);
 		return -1;
 	}
 	/* n and nparams are the run's own, so this cannot overflow */
 	expect = HEADER_SIZE + 4 * (uint64_t)s->n +
-	         4 * (uint64_t)s->nparams * (s->best ? 3 : 2) + 4;
+	         4 * (uint64_t)s->nparams * (2 + !!s->best + !!s->avg) + 4;
 	if (size != expect) {
 		kd_err_set(e, KD_EFORMAT, "'%s': %s (%llu bytes, expected %llu)", path,
 		           size < expect ? "truncated checkpoint" : "trailing garbage after the checkpoint",
@@ -199,7 +211,8 @@ load(kdf_reader *r, kdk_state *s, uint64_t size)
 	}
 	if (kdf_read_u32s(r, s->order, s->n) || kdf_read_u32s(r, s->params, s->nparams) ||
 	    kdf_read_u32s(r, s->vel, s->nparams) ||
-	    (s->best && kdf_read_u32s(r, s->best, s->nparams)))
+	    (s->best && kdf_read_u32s(r, s->best, s->nparams)) ||
+	    (s->avg && kdf_read_u32s(r, s->avg, s->nparams)))
 		return -1;
 	if (kdf_read_crc(r))
 		return -1;

@@ -4,8 +4,9 @@
  * A checkpoint holds everything the training loop of train.c carries from
  * one epoch to the next: the parameters, the momentum velocities, the
  * random generator, the row order the next shuffle starts from, the best
- * parameters and validation error so far, and the first epoch's loss (for
- * the divergence check). Resumed with the same data, options and BLAS
+ * parameters and validation error so far, the moving average of the
+ * parameters (--ema), and the first epoch's loss (for the divergence
+ * check). Resumed with the same data, options and BLAS
  * thread count, a run ends with the same model, bit for bit, as one that
  * was never stopped. The file format is lib/CHECKPOINT-FORMAT.md: magic,
  * version, a fingerprint of the run, the state, a CRC-32; it is written
@@ -38,6 +39,8 @@ typedef struct kdk_state {
 	float    *vel;         /* (nparams) momentum velocities */
 	float    *best;        /* (nparams) parameters of the best epoch, or
 	                          NULL when the run keeps none */
+	float    *avg;         /* (nparams) the moving average of the
+	                          parameters (--ema), or NULL */
 } kdk_state;
 
 /* kdk_fingerprint: a CRC-32 of what must be the same to resume a run: the

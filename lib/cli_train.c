@@ -25,6 +25,9 @@ const char kdc_train_help[] =
 	"      --weight-decay X    L2 penalty on the weights\n"
 	"      --jitter N          shift images by up to N pixels at random\n"
 	"      --flip              mirror half the images left to right at random\n"
+	"      --ema D             keep a moving average of the weights (decay D per\n"
+	"                          step, e.g. 0.999; 0: off): validation scores it\n"
+	"                          and it is the model saved\n"
 	"      --seed N            seed of every random choice (default 1)\n"
 	"      --val N|FILE        hold out N random rows (default 5000, or a tenth\n"
 	"                          of the rows when there are under 50000; 0: none),\n"
@@ -93,6 +96,7 @@ kdc_train_opt(kdc_train_cfg *cfg, int c, const char *a)
 	case KDC_OPT_WD: t->reg.weight_decay = (float)kdc_double("--weight-decay", a, 0, 1, 0); break;
 	case KDC_OPT_JITTER: t->jitter = (int)kdc_long("--jitter", a, 0, 64); break;
 	case KDC_OPT_FLIP: t->flip = 1; break;
+	case KDC_OPT_EMA: t->ema = kdc_double("--ema", a, 0, 0.999999, 0); break;
 	case KDC_OPT_SEED: t->seed = (uint64_t)kdc_long("--seed", a, 0, (1LL << 62)); break;
 	case KDC_OPT_VAL: cfg->val = a; break;
 	case KDC_OPT_THREADS: cfg->threads = (int)kdc_long("--threads", a, 1, 1024); break;

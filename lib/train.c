@@ -149,8 +149,10 @@ check(const kdm_model *m, const kdt_data *d, const kdt_opts *o, kd_err *e)
 		           t->d, m->D);
 		return -1;
 	}
-	if (o->epochs < 1 || o->batch < 1 || !(o->lr > 0) || !(o->lr_end > 0)) {
-		kd_err_set(e, KD_EUSAGE, "epochs, batch and learning rates must be positive");
+	if (o->epochs < 1 || o->batch < 1 || !(o->lr > 0) || !(o->lr_end > 0) ||
+	    !(o->ema >= 0 && o->ema < 1)) {
+		kd_err_set(e, KD_EUSAGE, "epochs, batch and learning rates must be positive, "
+		           "and the average's decay in [0, 1)");
 		return -1;
 	}
 	if (o->loss == KDT_HARD || (o->loss == KDT_DISTILL && o->alpha < 1.0)) {
@@ -213,6 +215,25 @@ same_run(const kdm_model *m, const kdt_data *d, const kdt_opts *o, kd_err *e)
 	return 0;
 }
 
+/* ema_update: a (P) = decay * a + (1 - decay) * w (P), written as a step
+ * of a towards w */
+static void
+ema_update(float *a, const float *w, size_t P, double decay)
+{
+	float f = (float)(1.0 - decay);
+	for (size_t j = 0; j < P; j++)
+		a[j] += f * (w[j] - a[j]);
+}
+
+/* ema_decay: the decay of step t (from 0) of a run with --ema D: small at
+ * first, so that the average soon forgets the random initial weights */
+static double
+ema_decay(double D, size_t t)
+{
+	double warm = (1.0 + (double)t) / (10.0 + (double)t);
+	return warm < D ? warm : D;
+}
+
 /* worker_rng: the generator of worker w's dropout masks and jitter shifts
  * in epoch ep of a data-parallel run: its own stream, so that workers do
  * not repeat each other's masks, and a function of (seed, w, ep) alone,
@@ -238,6 +259,10 @@ kdt_fit(kdm_model *m, const kdt_data *d, const kdt_opts *o,
 	kdr_rng rng, wrng, *arng = W > 1 ? &wrng : &rng;
 	uint32_t *order = NULL;
 	float *X = NULL, *Xj = NULL, *tg = NULL, *dl = NULL, *best = NULL;
+	/* --ema: the average, and room for the live parameters while the
+	 * average is being scored */
+	float *avg = NULL, *live = NULL;
+	size_t steps; /* steps of one epoch */
 	int32_t *y = NULL;
 	double t_start = now_s(), first_loss = -1, best_err = INFINITY;
 	size_t ep0 = 0; /* epochs done before this call (--resume) */
@@ -247,6 +272,7 @@ kdt_fit(kdm_model *m, const kdt_data *d, const kdt_opts *o,
 	if (check(m, d, o, e))
 		return -1;
 	G = W * o->batch < n ? W * o->batch : n;
+	steps = (n + G - 1) / G;
 	if (W > 1 && same_run(m, d, o, e))
 		return -1;
 	if (!(tr = kdm_train_new(m, B, &o->reg, e)))
@@ -258,14 +284,20 @@ kdt_fit(kdm_model *m, const kdt_data *d, const kdt_opts *o,
 	dl = malloc(B * K * sizeof *dl);
 	y = malloc(B * sizeof *y);
 	best = o->keep_best && v && v->n ? malloc(m->nparams * sizeof *best) : NULL;
+	if (o->ema > 0) {
+		avg = malloc(m->nparams * sizeof *avg);
+		live = malloc(m->nparams * sizeof *live);
+	}
 	if (!order || !X || (o->jitter > 0 && !Xj) || !tg || !dl || !y ||
-	    (o->keep_best && v && v->n && !best)) {
+	    (o->keep_best && v && v->n && !best) || (o->ema > 0 && (!avg || !live))) {
 		kd_err_set(e, KD_ENOMEM, "out of memory");
 		goto done;
 	}
 	kdr_init(&rng, o->seed);
 	for (size_t i = 0; i < n; i++)
 		order[i] = (uint32_t)i;
+	if (avg)
+		memcpy(avg, m->params, m->nparams * sizeof *avg);
 	memset(&p, 0, sizeof p);
 	p.epochs = o->epochs;
 	p.total = n;
@@ -281,6 +313,7 @@ kdt_fit(kdm_model *m, const kdt_data *d, const kdt_opts *o,
 		ck.params = m->params;
 		ck.vel = kdm_train_velocity(tr);
 		ck.best = best;
+		ck.avg = avg;
 	}
 	if (o->resume) {
 		if (kdk_load(o->resume, &ck, e))
@@ -368,6 +401,9 @@ kdt_fit(kdm_model *m, const kdt_data *d, const kdt_opts *o,
 				goto done;
 			}
 			kdm_train_step(tr, (float)lr);
+			if (avg)
+				ema_update(avg, m->params, m->nparams,
+				           ema_decay(o->ema, ep * steps + i / G));
 			sum += lsum;
 			p.done = i + gn;
 			p.loss = sum / (double)p.done;
@@ -391,6 +427,11 @@ kdt_fit(kdm_model *m, const kdt_data *d, const kdt_opts *o,
 		p.val_error = -1;
 		p.best = 0;
 		if (v && v->n) {
+			/* with --ema, the average is what is scored and kept */
+			if (avg) {
+				memcpy(live, m->params, m->nparams * sizeof *live);
+				memcpy(m->params, avg, m->nparams * sizeof *avg);
+			}
 			p.val_error = val_error(m, v, d->val_targets, o, e);
 			if (p.val_error < 0)
 				goto done;
@@ -400,6 +441,8 @@ kdt_fit(kdm_model *m, const kdt_data *d, const kdt_opts *o,
 				if (best)
 					memcpy(best, m->params, m->nparams * sizeof *best);
 			}
+			if (avg)
+				memcpy(m->params, live, m->nparams * sizeof *live);
 		}
 		if (o->checkpoint && o->worker == 0) {
 			ck.epoch = ep + 1;
@@ -416,6 +459,8 @@ kdt_fit(kdm_model *m, const kdt_data *d, const kdt_opts *o,
 	}
 	if (best)
 		memcpy(m->params, best, m->nparams * sizeof *best);
+	else if (avg)
+		memcpy(m->params, avg, m->nparams * sizeof *avg);
 	rc = 0;
 done:
 	kdm_train_free(tr);
@@ -426,6 +471,8 @@ done:
 	free(dl);
 	free(y);
 	free(best);
+	free(avg);
+	free(live);
 	return rc;
 }
 

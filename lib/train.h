@@ -49,6 +49,11 @@ typedef struct kdt_opts {
 	double   T;          /* temperature of the soft targets (KDT_DISTILL) */
 	double   alpha;      /* weight of the soft loss (KDT_DISTILL), [0,1] */
 	int      keep_best;  /* restore the parameters of the best validation epoch */
+	double   ema;        /* 0, or the decay D of an exponential moving average
+	                      * of the parameters, updated after every step t
+	                      * (from 0) with the decay min(D, (1+t)/(10+t));
+	                      * validation scores the average, and the average
+	                      * is the model kept */
 	const char *checkpoint; /* save the state here after each epoch (ckpt.h), or NULL */
 	const char *resume;     /* start from the state saved here, or NULL */
 	/* data-parallel training: 0 or 1 worker is a plain run. With W > 1

@@ -67,6 +67,28 @@ stop_after_checkpoint() {
 	done
 }
 
+@test "--ema: the moving average is in the checkpoint, and --resume gives the same model" {
+	kd-student -q -o plain.kdm "${OPTS[@]}"
+	OPTS+=(--ema 0.99)
+	kd-student -q -o whole.kdm "${OPTS[@]}"
+	# the average is the model saved: not the plain run's
+	run cmp -s plain.kdm whole.kdm
+	assert_failure
+	stop_after_checkpoint TERM
+	run kd-student -q -o s.kdm "${OPTS[@]}" --resume ck
+	assert_success
+	cmp whole.kdm s.kdm
+	# a checkpoint with an average does not resume a run without one
+	run kd-student -q -o s2.kdm "${OPTS[@]:0:${#OPTS[@]}-2}" --resume ck
+	assert_failure
+	assert_output --partial "'ck': a checkpoint of another run"
+	# a decay of 1 would never move
+	run --separate-stderr kd-student -q -o s3.kdm "${OPTS[@]}" --ema 1
+	assert_failure 2
+	[[ "$stderr" == "kd-student: --ema: 1 is out of range (0 to 0.999999)"* ]] || { echo "$stderr"; false; }
+	[ ! -e s3.kdm ]
+}
+
 @test "kd-teacher train resumes too" {
 	T_OPTS=(--hidden 64 --epochs 3 --threads 1 --seed 2 --val 500 --dropout 0.5)
 	kd-teacher train -q -o whole.kdm "${T_OPTS[@]}" d.csv
