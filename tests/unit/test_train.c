@@ -6,6 +6,7 @@
  * plain runs give the parameters after every step. */
 #include "train.h"
 #include "kdtest.h"
+#include "blobs.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -15,20 +16,7 @@ enum { D = 5, K = 3, HID = 7, N = 40, NVAL = 30 };
 static void
 fill(kdd_set *s, size_t n, kdr_rng *r)
 {
-	memset(s, 0, sizeof *s);
-	s->n = n;
-	s->d = D;
-	s->k = K;
-	s->x = malloc(n * D * sizeof *s->x);
-	s->y = malloc(n * sizeof *s->y);
-	s->id = malloc(n * sizeof *s->id);
-	for (size_t i = 0; i < n; i++) {
-		int32_t c = (int32_t)kdr_below(r, K);
-		s->y[i] = c;
-		s->id[i] = i;
-		for (size_t j = 0; j < D; j++)
-			s->x[i * D + j] = (float)kdr_normal(r) + (j % K == (size_t)c ? 1.0f : 0.0f);
-	}
+	kt_blobs(s, n, D, K, 1.0f, NULL, r);
 }
 
 static kdm_model *

@@ -9,6 +9,7 @@
 #include "train.h"
 #include "blas.h"
 #include "kdtest.h"
+#include "blobs.h"
 
 #include <pthread.h>
 #include <stdlib.h>
@@ -27,30 +28,8 @@ typedef struct data {
 static void
 fill(kdd_set *s, float **targets, size_t n, kdr_rng *r)
 {
-	memset(s, 0, sizeof *s);
-	s->n = n;
-	s->d = D;
-	s->k = K;
-	s->x = malloc(n * D * sizeof *s->x);
-	s->y = malloc(n * sizeof *s->y);
-	s->id = malloc(n * sizeof *s->id);
 	*targets = malloc(n * K * sizeof **targets);
-	for (size_t i = 0; i < n; i++) {
-		int32_t c = (int32_t)kdr_below(r, K);
-		float z[K], sum = 0.0f;
-		s->y[i] = c;
-		s->id[i] = i;
-		for (size_t j = 0; j < D; j++)
-			s->x[i * D + j] = (float)kdr_normal(r) + (j % K == (size_t)c ? 1.5f : 0.0f);
-		/* a teacher's soft targets: mostly the class, some noise */
-		for (size_t k = 0; k < K; k++) {
-			z[k] = (k == (size_t)c ? 2.0f : 0.0f) + 0.5f * (float)kdr_normal(r);
-			z[k] = expf(z[k]);
-			sum += z[k];
-		}
-		for (size_t k = 0; k < K; k++)
-			(*targets)[i * K + k] = z[k] / sum;
-	}
+	kt_blobs(s, n, D, K, 1.5f, *targets, r);
 }
 
 static void
