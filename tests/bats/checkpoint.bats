@@ -68,12 +68,10 @@ stop_after_checkpoint() {
 }
 
 @test "--ema: the moving average is in the checkpoint, and --resume gives the same model" {
-	kd-student -q -o plain.kdm "${OPTS[@]}"
+	# (that the average is what is saved, and is not the last weights, is
+	# test_train's part)
 	OPTS+=(--ema 0.99)
 	kd-student -q -o whole.kdm "${OPTS[@]}"
-	# the average is the model saved: not the plain run's
-	run cmp -s plain.kdm whole.kdm
-	assert_failure
 	stop_after_checkpoint TERM
 	run kd-student -q -o s.kdm "${OPTS[@]}" --resume ck
 	assert_success
