@@ -182,9 +182,10 @@ max_rel(const float *a, const float *b, size_t n)
 	return mx;
 }
 
-/* check_equal_to_double_batch: n training rows */
+/* check_equal_to_double_batch: n training rows, and the moving average
+ * of the weights with decay ema (0: none) */
 static void
-check_equal_to_double_batch(size_t n)
+check_equal_to_double_batch(size_t n, double ema)
 {
 	data dat;
 	worker one, half, ws[2];
@@ -201,10 +202,13 @@ check_equal_to_double_batch(size_t n)
 	ws[1].m = new_model();
 	base_opts(&one.o);
 	one.o.batch = 2 * BATCH;
+	one.o.ema = ema;
 	base_opts(&half.o);
 	half.o.batch = BATCH;
+	half.o.ema = ema;
 	base_opts(&ws[0].o);
 	ws[0].o.batch = BATCH;
+	ws[0].o.ema = ema;
 	ws[1].o = ws[0].o;
 	run(&one);
 	run(&half);
@@ -223,8 +227,8 @@ check_equal_to_double_batch(size_t n)
 	{
 		double r = max_rel(one.m->params, ws[0].m->params, one.m->nparams);
 		double r_half = max_rel(one.m->params, half.m->params, one.m->nparams);
-		printf("# n %zu: 2 workers vs batch %d: %.3g; batch %d vs %d: %.3g\n",
-		       n, 2 * BATCH, r, BATCH, 2 * BATCH, r_half);
+		printf("# n %zu, ema %g: 2 workers vs batch %d: %.3g; batch %d vs %d: %.3g\n",
+		       n, ema, 2 * BATCH, r, BATCH, 2 * BATCH, r_half);
 		KT_CHECK(r < 1e-5);
 		/* and the comparison can fail: one worker's batch alone differs */
 		KT_CHECK(r_half > 1e-3);
@@ -245,14 +249,22 @@ check_equal_to_double_batch(size_t n)
 static void
 test_two_workers_equal_one_with_twice_the_batch(void)
 {
-	check_equal_to_double_batch(203);
+	check_equal_to_double_batch(203, 0.0);
+}
+
+/* the same with --ema: every worker keeps the same average, that of the
+ * global steps */
+static void
+test_two_workers_with_a_moving_average(void)
+{
+	check_equal_to_double_batch(203, 0.9);
 }
 
 /* 197 rows: the last global batch of 5 gives worker 1 none */
 static void
 test_a_worker_with_no_rows_in_the_last_step(void)
 {
-	check_equal_to_double_batch(197);
+	check_equal_to_double_batch(197, 0.0);
 }
 
 /* workers given different options stop at once, all of them */
@@ -315,6 +327,7 @@ main(void)
 	kdb_set_threads(1); /* one BLAS thread under each worker thread */
 	KT_RUN(test_two_workers_equal_one_with_twice_the_batch);
 	KT_RUN(test_a_worker_with_no_rows_in_the_last_step);
+	KT_RUN(test_two_workers_with_a_moving_average);
 	KT_RUN(test_workers_with_other_options_are_refused);
 	KT_RUN(test_bad_worker_options);
 	return kt_done();
