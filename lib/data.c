@@ -1336,6 +1336,12 @@ nomem:
 	return -1;
 }
 
+int
+kdd_is_image(const kdd_set *s)
+{
+	return s->width > 0 && s->height > 0 && s->width * s->height == s->d;
+}
+
 void
 kdd_free(kdd_set *s)
 {

@@ -113,6 +113,10 @@ int kdd_alloc(kdd_set *out, size_t n, size_t d, int labelled, kd_err *e);
 /* kdd_free: release the arrays of s and zero it (s may be zeroed already). */
 void kdd_free(kdd_set *s);
 
+/* kdd_is_image: 1 when the rows of s are images, width x height pixels
+ * (what shifting and mirroring need), else 0 */
+int kdd_is_image(const kdd_set *s);
+
 /* kdd_subset: out = the rows idx[0..n-1] of in (in that order), with their
  * ids, labels, k and image shape. Returns 0, or -1 (an index >= in->n,
  * no memory) with e set and out zeroed. */

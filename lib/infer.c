@@ -56,9 +56,9 @@ kdi_run(const char *model_path, const char *data, const char *out_path,
 		           data, s.d, model_path, m->D);
 		goto done;
 	}
-	if (o->mirror && !(s.width > 1 && s.width * s.height == s.d)) {
-		kd_err_set(e, KD_EUSAGE, "'%s': mirror images need image rows (width x height), "
-		           "and its rows are %zu numbers without a shape", data, s.d);
+	if (o->mirror && !kdd_is_image(&s)) {
+		kd_err_set(e, KD_EUSAGE, "'%s': --mirror needs images, and its rows are %zu "
+		           "numbers without an image shape", data, s.d);
 		goto done;
 	}
 	kds_header_init(&h, (uint32_t)m->K, KDP_LOGITS);

@@ -177,7 +177,7 @@ check(const kdm_model *m, const kdt_data *d, const kdt_opts *o, kd_err *e)
 		kd_err_set(e, KD_EUSAGE, "bad temperature or alpha");
 		return -1;
 	}
-	if ((o->jitter > 0 || o->flip) && t->width * t->height != t->d) {
+	if ((o->jitter > 0 || o->flip) && !kdd_is_image(t)) {
 		kd_err_set(e, KD_EUSAGE, "--%s needs images, and the data has no image shape",
 		           o->jitter > 0 ? "jitter" : "flip");
 		return -1;
