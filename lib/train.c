@@ -259,9 +259,10 @@ kdt_fit(kdm_model *m, const kdt_data *d, const kdt_opts *o,
 	kdr_rng rng, wrng, *arng = W > 1 ? &wrng : &rng;
 	uint32_t *order = NULL;
 	float *X = NULL, *Xj = NULL, *tg = NULL, *dl = NULL, *best = NULL;
-	/* --ema: the average, and room for the live parameters while the
-	 * average is being scored */
+	/* --ema: the average, and (with validation rows) room for the live
+	 * parameters while the average is being scored */
 	float *avg = NULL, *live = NULL;
+	int scored = v && v->n; /* validation rows score each epoch */
 	size_t steps; /* steps of one epoch */
 	int32_t *y = NULL;
 	double t_start = now_s(), first_loss = -1, best_err = INFINITY;
@@ -283,13 +284,11 @@ kdt_fit(kdm_model *m, const kdt_data *d, const kdt_opts *o,
 	tg = malloc(B * K * sizeof *tg);
 	dl = malloc(B * K * sizeof *dl);
 	y = malloc(B * sizeof *y);
-	best = o->keep_best && v && v->n ? malloc(m->nparams * sizeof *best) : NULL;
-	if (o->ema > 0) {
-		avg = malloc(m->nparams * sizeof *avg);
-		live = malloc(m->nparams * sizeof *live);
-	}
+	best = o->keep_best && scored ? malloc(m->nparams * sizeof *best) : NULL;
+	avg = o->ema > 0 ? malloc(m->nparams * sizeof *avg) : NULL;
+	live = o->ema > 0 && scored ? malloc(m->nparams * sizeof *live) : NULL;
 	if (!order || !X || (o->jitter > 0 && !Xj) || !tg || !dl || !y ||
-	    (o->keep_best && v && v->n && !best) || (o->ema > 0 && (!avg || !live))) {
+	    (o->keep_best && scored && !best) || (o->ema > 0 && (!avg || (scored && !live)))) {
 		kd_err_set(e, KD_ENOMEM, "out of memory");
 		goto done;
 	}
@@ -302,7 +301,7 @@ kdt_fit(kdm_model *m, const kdt_data *d, const kdt_opts *o,
 	p.epochs = o->epochs;
 	p.total = n;
 	p.val_n = v ? v->n : 0;
-	p.val_vs_teacher = v && v->n && !v->y;
+	p.val_vs_teacher = scored && !v->y;
 	if (o->checkpoint || o->resume) {
 		memset(&ck, 0, sizeof ck);
 		ck.fingerprint = kdk_fingerprint(m, d, o);
@@ -426,7 +425,7 @@ kdt_fit(kdm_model *m, const kdt_data *d, const kdt_opts *o,
 		}
 		p.val_error = -1;
 		p.best = 0;
-		if (v && v->n) {
+		if (scored) {
 			/* with --ema, the average is what is scored and kept */
 			if (avg) {
 				memcpy(live, m->params, m->nparams * sizeof *live);

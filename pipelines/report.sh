@@ -136,7 +136,8 @@ results)
 		jq -r '
 			(map(select(.model | startswith("teacher-seed"))) | map(.errors) | add / length) as $single |
 			(map({(.model): .errors}) | add) as $e |
-			"\nMean single teacher: \(($single * 10 | round) / 10) errors; \(($single - $e["ensemble-arithmetic"]) as $g | if $g > 0 then "the arithmetic ensemble gains \(($g * 10 | round) / 10) errors" elif $g == 0 then "the arithmetic ensemble makes as many errors" else "the arithmetic ensemble makes \((-$g * 10 | round) / 10) more error\(if $g == -1 then "" else "s" end)" end); \(if ($single - $e["ensemble-arithmetic"]) <= 0 then "there is no gain for the student to keep" elif $e["student-from-ensemble"] >= $single then "the student distilled from it (\($e["student-from-ensemble"]) errors) keeps none of that gain" else "the student distilled from it keeps \((($single - $e["student-from-ensemble"]) / ($single - $e["ensemble-arithmetic"]) * 1000 | round) / 10)% of that gain" end)."' "$dir/ensemble.json"
+			($single - $e["ensemble-arithmetic"]) as $g |
+			"\nMean single teacher: \(($single * 10 | round) / 10) errors; \(if $g > 0 then "the arithmetic ensemble gains \(($g * 10 | round) / 10) errors" elif $g == 0 then "the arithmetic ensemble makes as many errors" else "the arithmetic ensemble makes \((-$g * 10 | round) / 10) more error\(if $g == -1 then "" else "s" end)" end); \(if $g <= 0 then "there is no gain for the student to keep" elif $e["student-from-ensemble"] >= $single then "the student distilled from it (\($e["student-from-ensemble"]) errors) keeps none of that gain" else "the student distilled from it keeps \((($single - $e["student-from-ensemble"]) / $g * 1000 | round) / 10)% of that gain" end)."' "$dir/ensemble.json"
 	fi
 	if [ -e "$dir/temperature.json" ]; then
 		echo

@@ -142,6 +142,25 @@ setup() {
 	assert_line '| 3 | 200 | 90 | all, and 10 fewer errors than the teacher |'
 	assert_line '| 4 | 90 | 95 | no gap: the teacher is no better |'
 	rm r/seeds.json
+	# the ensemble's sentence: a gain kept in part, none kept, no gain, a loss
+	ens() { # ARITH STUDENT: the errors of the ensemble and its student; two teachers of 100 and 110
+		jq -n --argjson a "$1" --argjson s "$2" '[["teacher-seed1", 100], ["teacher-seed2", 110],
+			["ensemble-arithmetic", $a], ["ensemble-geometric", $a], ["student-from-ensemble", $s]]
+			| map({model: .[0], errors: .[1], accuracy: 0.99, nll: 0.1, ece: 0.01})' > r/ensemble.json
+		run bash "$REPO/pipelines/report.sh" results r
+		assert_success
+	}
+	ens 95 100
+	assert_line --partial 'Mean single teacher: 105 errors; the arithmetic ensemble gains 10 errors; the student distilled from it keeps 50% of that gain.'
+	ens 95 106
+	assert_line --partial 'the arithmetic ensemble gains 10 errors; the student distilled from it (106 errors) keeps none of that gain.'
+	ens 105 100
+	assert_line --partial 'the arithmetic ensemble makes as many errors; there is no gain for the student to keep.'
+	ens 106 100
+	assert_line --partial 'the arithmetic ensemble makes 1 more error; there is no gain for the student to keep.'
+	ens 108 100
+	assert_line --partial 'the arithmetic ensemble makes 3 more errors; there is no gain'
+	rm r/ensemble.json
 	# a NOTES.md beside the results goes into the report, before them
 	printf 'These were made on two dates.\n' > r/NOTES.md
 	run bash "$REPO/pipelines/report.sh" results r
