@@ -84,6 +84,10 @@ kdk_fingerprint(const kdm_model *m, const kdt_data *d, const kdt_opts *o)
 		crc = crc_u64(crc, 0x666c6970); /* "flip" */
 	if (o->ema > 0)
 		crc = crc_f64(crc, o->ema);
+	if (o->mixup > 0) {
+		crc = crc_u64(crc, 0x6d69787570); /* "mixup" */
+		crc = crc_f64(crc, o->mixup);
+	}
 	crc = crc_u64(crc, m->n_layers);
 	for (size_t l = 0; l <= m->n_layers; l++)
 		crc = crc_u64(crc, m->sizes[l]);

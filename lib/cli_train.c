@@ -28,6 +28,9 @@ const char kdc_train_help[] =
 	"      --ema D             keep a moving average of the weights (decay D per\n"
 	"                          step, e.g. 0.999; 0: off): validation scores it\n"
 	"                          and it is the model saved\n"
+	"      --mixup A           train on mixed pairs of rows and of their labels,\n"
+	"                          lam*x1 + (1-lam)*x2 with lam ~ Beta(A, A), e.g.\n"
+	"                          0.2 (0: off; hard labels only)\n"
 	"      --seed N            seed of every random choice (default 1)\n"
 	"      --val N|FILE        hold out N random rows (default 5000, or a tenth\n"
 	"                          of the rows when there are under 50000; 0: none),\n"
@@ -96,6 +99,7 @@ kdc_train_opt(kdc_train_cfg *cfg, int c, const char *a)
 	case KDC_OPT_WD: t->reg.weight_decay = (float)kdc_double("--weight-decay", a, 0, 1, 0); break;
 	case KDC_OPT_JITTER: t->jitter = (int)kdc_long("--jitter", a, 0, 64); break;
 	case KDC_OPT_FLIP: t->flip = 1; break;
+	case KDC_OPT_MIXUP: t->mixup = kdc_double("--mixup", a, 0, 100, 0); break;
 	case KDC_OPT_EMA: t->ema = kdc_double("--ema", a, 0, 0.999999, 0); break;
 	case KDC_OPT_SEED: t->seed = (uint64_t)kdc_long("--seed", a, 0, (1LL << 62)); break;
 	case KDC_OPT_VAL: cfg->val = a; break;

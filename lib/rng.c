@@ -68,6 +68,43 @@ kdr_normal(kdr_rng *r)
 	return sqrt(-2.0 * log(u1)) * cos(2.0 * 3.14159265358979323846 * u2);
 }
 
+double
+kdr_gamma(kdr_rng *r, double a)
+{
+	double d, c;
+
+	if (a < 1.0) {
+		/* Gamma(a) = Gamma(a + 1) * u^(1/a), u in (0, 1] */
+		double u = ((double)(kdr_next(r) >> 11) + 1.0) * (1.0 / 9007199254740992.0);
+		return kdr_gamma(r, a + 1.0) * pow(u, 1.0 / a);
+	}
+	d = a - 1.0 / 3.0;
+	c = 1.0 / sqrt(9.0 * d);
+	for (;;) {
+		double x, v, u;
+		do {
+			x = kdr_normal(r);
+			v = 1.0 + c * x;
+		} while (v <= 0.0);
+		v = v * v * v;
+		u = ((double)(kdr_next(r) >> 11) + 1.0) * (1.0 / 9007199254740992.0);
+		if (u < 1.0 - 0.0331 * (x * x) * (x * x) ||
+		    log(u) < 0.5 * x * x + d * (1.0 - v + log(v)))
+			return d * v;
+	}
+}
+
+double
+kdr_beta(kdr_rng *r, double a, double b)
+{
+	double x = kdr_gamma(r, a), y = kdr_gamma(r, b);
+	/* both underflow to 0 only for tiny shapes, where Beta(a, b) is all
+	 * but a coin that gives 1 with probability a / (a + b) */
+	if (x + y == 0.0)
+		return (double)kdr_uniform(r) < a / (a + b) ? 1.0 : 0.0;
+	return x / (x + y);
+}
+
 void
 kdr_shuffle(kdr_rng *r, uint32_t *idx, uint32_t n)
 {

@@ -21,6 +21,12 @@ float kdr_uniform(kdr_rng *r);
 uint64_t kdr_below(kdr_rng *r, uint64_t n);
 /* kdr_normal: a standard normal draw (Box-Muller). */
 double kdr_normal(kdr_rng *r);
+/* kdr_gamma: a Gamma(a, 1) draw, a > 0 (Marsaglia and Tsang 2000; for
+ * a < 1, a Gamma(a + 1) draw times u^(1/a)). */
+double kdr_gamma(kdr_rng *r, double a);
+/* kdr_beta: a Beta(a, b) draw, a, b > 0: x / (x + y) of two gamma draws,
+ * x of shape a first. */
+double kdr_beta(kdr_rng *r, double a, double b);
 /* kdr_shuffle: a uniform random permutation of idx[0..n-1] in place. */
 void kdr_shuffle(kdr_rng *r, uint32_t *idx, uint32_t n);
 

@@ -177,6 +177,15 @@ check(const kdm_model *m, const kdt_data *d, const kdt_opts *o, kd_err *e)
 		kd_err_set(e, KD_EUSAGE, "bad temperature or alpha");
 		return -1;
 	}
+	if (!(o->mixup >= 0 && o->mixup <= 100)) {
+		kd_err_set(e, KD_EUSAGE, "mixup's a must be in [0, 100]");
+		return -1;
+	}
+	if (o->mixup > 0 && o->loss != KDT_HARD) {
+		kd_err_set(e, KD_EUSAGE, "--mixup trains on hard labels only: a teacher's "
+		           "targets for a mixed image are not the mix of its targets");
+		return -1;
+	}
 	if ((o->jitter > 0 || o->flip) && !kdd_is_image(t)) {
 		kd_err_set(e, KD_EUSAGE, "--%s needs images, and the data has no image shape",
 		           o->jitter > 0 ? "jitter" : "flip");
@@ -234,6 +243,28 @@ ema_decay(double D, size_t t)
 	return warm < D ? warm : D;
 }
 
+double
+kdt_mixup(kdr_rng *r, double a, const float *X, const int32_t *y, size_t B,
+          size_t D, size_t K, uint32_t *perm, float *out, float *tg)
+{
+	double lam = kdr_beta(r, a, a);
+	float l = (float)lam, m = (float)(1.0 - lam);
+
+	for (size_t b = 0; b < B; b++)
+		perm[b] = (uint32_t)b;
+	kdr_shuffle(r, perm, (uint32_t)B);
+	for (size_t b = 0; b < B; b++) {
+		const float *u = X + b * D, *v = X + (size_t)perm[b] * D;
+		float *o = out + b * D, *t = tg + b * K;
+		for (size_t j = 0; j < D; j++)
+			o[j] = l * u[j] + m * v[j];
+		memset(t, 0, K * sizeof *t);
+		t[y[b]] += l;
+		t[y[perm[b]]] += m;
+	}
+	return lam;
+}
+
 /* worker_rng: the generator of worker w's dropout masks and jitter shifts
  * in epoch ep of a data-parallel run: its own stream, so that workers do
  * not repeat each other's masks, and a function of (seed, w, ep) alone,
@@ -258,13 +289,14 @@ kdt_fit(kdm_model *m, const kdt_data *d, const kdt_opts *o,
 	kdm_train *tr = NULL;
 	kdr_rng rng, wrng, *arng = W > 1 ? &wrng : &rng;
 	uint32_t *order = NULL;
-	float *X = NULL, *Xj = NULL, *tg = NULL, *dl = NULL, *best = NULL;
+	float *X = NULL, *Xj = NULL, *Xm = NULL, *tg = NULL, *dl = NULL, *best = NULL;
 	/* --ema: the average, and (with validation rows) room for the live
 	 * parameters while the average is being scored */
 	float *avg = NULL, *live = NULL;
 	int scored = v && v->n; /* validation rows score each epoch */
 	size_t steps; /* steps of one epoch */
 	int32_t *y = NULL;
+	uint32_t *perm = NULL; /* --mixup: the partner of each row */
 	double t_start = now_s(), first_loss = -1, best_err = INFINITY;
 	size_t ep0 = 0; /* epochs done before this call (--resume) */
 	kdk_state ck;
@@ -281,13 +313,15 @@ kdt_fit(kdm_model *m, const kdt_data *d, const kdt_opts *o,
 	order = malloc(n * sizeof *order);
 	X = malloc(B * D * sizeof *X);
 	Xj = o->jitter > 0 ? malloc(B * D * sizeof *Xj) : NULL;
+	Xm = o->mixup > 0 ? malloc(B * D * sizeof *Xm) : NULL;
+	perm = o->mixup > 0 ? malloc(B * sizeof *perm) : NULL;
 	tg = malloc(B * K * sizeof *tg);
 	dl = malloc(B * K * sizeof *dl);
 	y = malloc(B * sizeof *y);
 	best = o->keep_best && scored ? malloc(m->nparams * sizeof *best) : NULL;
 	avg = o->ema > 0 ? malloc(m->nparams * sizeof *avg) : NULL;
 	live = o->ema > 0 && scored ? malloc(m->nparams * sizeof *live) : NULL;
-	if (!order || !X || (o->jitter > 0 && !Xj) || !tg || !dl || !y ||
+	if (!order || !X || (o->jitter > 0 && !Xj) || (o->mixup > 0 && (!Xm || !perm)) || !tg || !dl || !y ||
 	    (o->keep_best && scored && !best) || (o->ema > 0 && (!avg || (scored && !live)))) {
 		kd_err_set(e, KD_ENOMEM, "out of memory");
 		goto done;
@@ -364,10 +398,17 @@ kdt_fit(kdm_model *m, const kdt_data *d, const kdt_opts *o,
 				if (o->flip)
 					kdm_flip(aug, bn, t->width, t->height, arng);
 				in = aug;
+				if (o->mixup > 0) {
+					/* mixed one-hot targets: the cross-entropy
+					 * with them is lam CE(y) + (1-lam) CE(y_p) */
+					kdt_mixup(arng, o->mixup, aug, y, bn, D, K, perm, Xm, tg);
+					in = Xm;
+				}
 				logits = kdm_train_forward(tr, in, bn, arng);
-				switch (o->loss) {
+				switch (o->mixup > 0 ? KDT_DISTILL : o->loss) {
 				case KDT_DISTILL:
-					loss = kdl_distill(logits, tg, t->y ? y : NULL, bn, K, o->T, o->alpha, dl);
+					loss = o->mixup > 0 ? kdl_distill(logits, tg, NULL, bn, K, 1.0, 1.0, dl)
+					       : kdl_distill(logits, tg, t->y ? y : NULL, bn, K, o->T, o->alpha, dl);
 					break;
 				case KDT_MSE:
 					loss = kdl_mse_logits(logits, tg, bn, K, dl);
@@ -466,6 +507,8 @@ done:
 	free(order);
 	free(X);
 	free(Xj);
+	free(Xm);
+	free(perm);
 	free(tg);
 	free(dl);
 	free(y);

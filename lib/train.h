@@ -2,7 +2,8 @@
  *
  * Minibatch SGD with momentum over a data set held in memory, with an
  * exponentially decaying learning rate, the regularisers of mlp.h
- * (dropout, max-norm, weight decay), random image shifts (jitter), and one
+ * (dropout, max-norm, weight decay), random image shifts (jitter) and
+ * mirrors (flip), mixup of pairs of rows with their labels, and one
  * of three objectives: cross-entropy with hard labels, distillation (soft
  * targets at T, scaled by T^2, optionally mixed with hard labels), or
  * regression on the teacher's logits. After every epoch the model is
@@ -44,6 +45,11 @@ typedef struct kdt_opts {
 	int      jitter;     /* largest random shift in pixels (needs image shape) */
 	int      flip;       /* mirror each image left to right with probability
 	                      * 1/2 (after the shift; needs image shape) */
+	double   mixup;      /* 0, or a of mixup (Zhang et al. 2018): each step
+	                      * trains on lam * x_i + (1 - lam) * x_p(i) with
+	                      * the labels mixed alike, lam ~ Beta(a, a) and p
+	                      * a random permutation of the step's rows (after
+	                      * jitter and flip; kdt_mixup); hard labels only */
 	uint64_t seed;       /* shuffles, dropout masks and shifts */
 	int      loss;       /* enum kdt_loss */
 	double   T;          /* temperature of the soft targets (KDT_DISTILL) */
@@ -114,6 +120,17 @@ typedef struct kdt_data {
  * (now 0.05)"), or a checkpoint that cannot be written or resumed. */
 int kdt_fit(kdm_model *m, const kdt_data *d, const kdt_opts *o,
             kdt_report_fn report, void *ctx, kd_err *e);
+
+/* kdt_mixup: one step's mixup, as kdt_fit does it: draws lam ~
+ * Beta(a, a) (kdr_beta), then a permutation p of 0..B-1 (kdr_shuffle of
+ * perm filled with 0..B-1), both from r in that order, and writes
+ *   out (B,D) = lam * X[b] + (1 - lam) * X[p[b]]
+ *   tg  (B,K) = lam * onehot(y[b]) + (1 - lam) * onehot(y[p[b]])
+ * perm (B) is left holding p. X and out must not overlap; labels are in
+ * [0, K). Returns lam. */
+double kdt_mixup(kdr_rng *r, double a, const float *X, const int32_t *y,
+                 size_t B, size_t D, size_t K, uint32_t *perm, float *out,
+                 float *tg);
 
 /* kdt_error_rate: the fraction of rows of s that m classifies wrongly:
  * against s's labels, or against the argmax of targets (n,K) when s has

@@ -250,3 +250,22 @@ agreement() {
 	run --separate-stderr kd-teacher train -o x.kdm --mirror train.csv
 	assert_equal "$status" 2
 }
+
+@test "--mixup: a teacher learns blobs from mixed pairs; a distilled student and a bad A are refused" {
+	blobs
+	kd-teacher train -q -o m.kdm --hidden 32 --epochs 10 --val 500 --mixup 0.4 train.csv
+	kd-teacher -m m.kdm test.csv > m.kd
+	echo "errors with --mixup 0.4: $(errors m.kd) / 1000"
+	[ "$(errors m.kd)" -lt 150 ]
+	kd-teacher train -q -o m2.kdm --hidden 32 --epochs 10 --val 500 --mixup 0.4 train.csv
+	cmp m.kdm m2.kdm
+	kd-teacher -m m.kdm --inputs train.csv | kd-soften -T 4 > soft.kd
+	run --separate-stderr kd-student -q -o s.kdm --hidden 8 --epochs 1 --mixup 0.2 < soft.kd
+	assert_failure
+	[[ "$stderr" == "kd-student: --mixup trains on hard labels only"* ]] || { echo "$stderr"; false; }
+	[ ! -e s.kdm ]
+	run --separate-stderr kd-teacher train -q -o c.kdm --hidden 8 --epochs 1 --mixup -1 train.csv
+	[ "$status" -eq 2 ]
+	[[ "$stderr" == "kd-teacher: --mixup: -1 is out of range"* ]] || { echo "$stderr"; false; }
+	[ ! -e c.kdm ]
+}

@@ -3,7 +3,10 @@
  * the parameters of plain runs of 0, 1, 2 and 3 steps. With one step an
  * epoch (the batch is all the rows), a constant learning rate and no
  * dropout, a run of k epochs is the first k steps of a longer one, so
- * plain runs give the parameters after every step. */
+ * plain runs give the parameters after every step.
+ * And mixup (kdt_opts.mixup): kdt_mixup against the formula, and one
+ * step of kdt_fit with it against one step of distillation (T = 1) on
+ * the mixed rows and targets made here. */
 #include "train.h"
 #include "kdtest.h"
 #include "blobs.h"
@@ -195,11 +198,150 @@ test_bad_decay_is_refused(void)
 	kdd_free(&tr);
 }
 
+/* kdt_mixup: out and tg are lam and 1 - lam of each row and its
+ * partner, lam and the partners the draws of r in the documented order */
+static void
+test_mixup_mixes_rows_and_labels(void)
+{
+	enum { B = 9 };
+	kdd_set s;
+	kdr_rng r, again;
+	uint32_t perm[B], p2[B], seen[B] = { 0 };
+	float out[B * D], tg[B * K];
+	double lam, lam2, moved = 0.0;
+
+	kdr_init(&r, 21);
+	fill(&s, B, &r);
+	kdr_init(&r, 22);
+	again = r;
+	lam = kdt_mixup(&r, 0.4, s.x, s.y, B, D, K, perm, out, tg);
+	lam2 = kdr_beta(&again, 0.4, 0.4);
+	for (uint32_t b = 0; b < B; b++)
+		p2[b] = b;
+	kdr_shuffle(&again, p2, B);
+	KT_CHECK(lam == lam2);
+	KT_CHECK(lam > 0.0 && lam < 1.0);
+	for (size_t b = 0; b < B; b++) {
+		double sum = 0.0;
+		KT_CHECK(perm[b] == p2[b] && perm[b] < B);
+		seen[perm[b] % B]++;
+		if (perm[b] != b)
+			moved = 1.0;
+		for (size_t j = 0; j < D; j++)
+			KT_NEAR(out[b * D + j], lam * s.x[b * D + j] + (1 - lam) * s.x[perm[b] * D + j], 1e-6);
+		for (size_t q = 0; q < K; q++) {
+			double want = (s.y[b] == (int32_t)q ? lam : 0.0) +
+			              (s.y[perm[b]] == (int32_t)q ? 1 - lam : 0.0);
+			KT_NEAR(tg[b * K + q], want, 1e-6);
+			sum += tg[b * K + q];
+		}
+		KT_NEAR(sum, 1.0, 1e-6);
+	}
+	for (size_t b = 0; b < B; b++)
+		KT_CHECK(seen[b] == 1); /* a permutation */
+	KT_CHECK(moved > 0.0);
+	kdd_free(&s);
+}
+
+/* one step (the batch is all the rows) of kdt_fit with --mixup is one
+ * step of distillation at T = 1 on the rows and targets that kdt_mixup
+ * makes of the epoch's shuffle: kdt_fit seeds its generator with the
+ * seed, shuffles the rows, and (with no jitter or flip) mixes them next */
+static void
+test_mixup_step_is_distillation_on_mixed_rows(void)
+{
+	kdd_set tr, mixed;
+	kdr_rng r;
+	kdt_opts o;
+	kd_err e;
+	uint32_t order[N], perm[N];
+	float *x = malloc(N * D * sizeof *x), *tg = malloc(N * K * sizeof *tg);
+	int32_t y[N];
+	kdm_model *mix = new_model(), *ref = new_model(), *plain;
+	double worst = 0.0, moved = 0.0;
+
+	kdr_init(&r, 23);
+	fill(&tr, N, &r);
+	/* as kdt_fit draws them */
+	kdr_init(&r, 1);
+	for (uint32_t i = 0; i < N; i++)
+		order[i] = i;
+	kdr_shuffle(&r, order, N);
+	for (size_t b = 0; b < N; b++) {
+		memcpy(x + b * D, tr.x + order[b] * D, D * sizeof *x);
+		y[b] = tr.y[order[b]];
+	}
+	memset(&mixed, 0, sizeof mixed);
+	mixed.n = N;
+	mixed.d = D;
+	mixed.id = tr.id;
+	mixed.x = malloc(N * D * sizeof *mixed.x);
+	kdt_mixup(&r, 0.5, x, y, N, D, K, perm, mixed.x, tg);
+
+	opts(&o, 1, 0.0);
+	o.mixup = 0.5;
+	o.seed = 1;
+	KT_CHECK(kdt_fit(mix, &(kdt_data){ &tr, NULL, NULL, NULL }, &o, NULL, NULL, &e) == 0);
+	opts(&o, 1, 0.0);
+	o.loss = KDT_DISTILL;
+	o.T = 1.0;
+	o.alpha = 1.0;
+	KT_CHECK(kdt_fit(ref, &(kdt_data){ &mixed, tg, NULL, NULL }, &o, NULL, NULL, &e) == 0);
+	plain = train(&tr, NULL, 1, 0.0, NULL, NULL);
+	for (size_t j = 0; j < mix->nparams; j++) {
+		double d = fabs(mix->params[j] - ref->params[j]);
+		if (d > worst)
+			worst = d;
+		if (fabs(mix->params[j] - plain->params[j]) > moved)
+			moved = fabs(mix->params[j] - plain->params[j]);
+	}
+	KT_NEAR(worst, 0.0, 1e-6);
+	KT_CHECK(moved > 1e-3); /* mixing changed the step */
+	kdm_free(mix);
+	kdm_free(ref);
+	kdm_free(plain);
+	free(mixed.x);
+	free(x);
+	free(tg);
+	kdd_free(&tr);
+}
+
+/* mixup needs labels to mix: a distilled student is refused, and so is
+ * an a out of range */
+static void
+test_mixup_refused_without_hard_labels(void)
+{
+	kdd_set tr;
+	kdr_rng r;
+	kdt_opts o;
+	kd_err e;
+	float *tg = malloc(N * K * sizeof *tg);
+	kdm_model *m = new_model();
+
+	kdr_init(&r, 24);
+	kt_blobs(&tr, N, D, K, 1.0f, tg, &r);
+	opts(&o, 1, 0.0);
+	o.mixup = 0.2;
+	o.loss = KDT_DISTILL;
+	o.T = 4.0;
+	KT_CHECK(kdt_fit(m, &(kdt_data){ &tr, tg, NULL, NULL }, &o, NULL, NULL, &e) == -1);
+	KT_CHECK(strstr(e.msg, "hard labels only") != NULL);
+	opts(&o, 1, 0.0);
+	o.mixup = -1.0;
+	KT_CHECK(kdt_fit(m, &(kdt_data){ &tr, NULL, NULL, NULL }, &o, NULL, NULL, &e) == -1);
+	kdm_free(m);
+	free(tg);
+	kdd_free(&tr);
+}
+
 int
 main(void)
 {
 	KT_RUN(test_ema_is_the_average_of_the_steps);
 	KT_RUN(test_ema_scores_and_keeps_the_average);
 	KT_RUN(test_bad_decay_is_refused);
+	KT_RUN(test_mixup_mixes_rows_and_labels);
+	KT_RUN(test_mixup_step_is_distillation_on_mixed_rows);
+	KT_RUN(test_mixup_refused_without_hard_labels);
 	return kt_done();
 }
