@@ -68,9 +68,10 @@ typedef struct kdt_opts {
 	 * takes rows [w*batch, (w+1)*batch) of it, and the gradients, summed
 	 * with reduce, are divided by the global batch's rows: the same
 	 * steps as one worker with W times the batch, to float rounding
-	 * (sums taken in another order), but for dropout masks and jitter
-	 * shifts, which each worker draws from its own generator (seeded from
-	 * seed, worker and epoch). Validation rows are shared out and the
+	 * (sums taken in another order), but for dropout masks, jitter
+	 * shifts, flips and mixup draws, which each worker draws from its own
+	 * generator (seeded from seed, worker and epoch); mixup pairs rows
+	 * within each worker's part of the step. Validation rows are shared out and the
 	 * errors summed. Only worker 0 writes checkpoints; every worker
 	 * resumes from the same file. */
 	size_t   workers;    /* W, the workers of a data-parallel run */
