@@ -321,7 +321,8 @@ kdt_fit(kdm_model *m, const kdt_data *d, const kdt_opts *o,
 	best = o->keep_best && scored ? malloc(m->nparams * sizeof *best) : NULL;
 	avg = o->ema > 0 ? malloc(m->nparams * sizeof *avg) : NULL;
 	live = o->ema > 0 && scored ? malloc(m->nparams * sizeof *live) : NULL;
-	if (!order || !X || (o->jitter > 0 && !Xj) || (o->mixup > 0 && (!Xm || !perm)) || !tg || !dl || !y ||
+	if (!order || !X || (o->jitter > 0 && !Xj) || (o->mixup > 0 && (!Xm || !perm)) ||
+	    !tg || !dl || !y ||
 	    (o->keep_best && scored && !best) || (o->ema > 0 && (!avg || (scored && !live)))) {
 		kd_err_set(e, KD_ENOMEM, "out of memory");
 		goto done;
@@ -405,10 +406,11 @@ kdt_fit(kdm_model *m, const kdt_data *d, const kdt_opts *o,
 					in = Xm;
 				}
 				logits = kdm_train_forward(tr, in, bn, arng);
-				switch (o->mixup > 0 ? KDT_DISTILL : o->loss) {
+				if (o->mixup > 0) /* the mixed one-hot targets */
+					loss = kdl_distill(logits, tg, NULL, bn, K, 1.0, 1.0, dl);
+				else switch (o->loss) {
 				case KDT_DISTILL:
-					loss = o->mixup > 0 ? kdl_distill(logits, tg, NULL, bn, K, 1.0, 1.0, dl)
-					       : kdl_distill(logits, tg, t->y ? y : NULL, bn, K, o->T, o->alpha, dl);
+					loss = kdl_distill(logits, tg, t->y ? y : NULL, bn, K, o->T, o->alpha, dl);
 					break;
 				case KDT_MSE:
 					loss = kdl_mse_logits(logits, tg, bn, K, dl);
