@@ -142,7 +142,8 @@ setup() {
 	assert_line '| 3 | 200 | 90 | all, and 10 fewer errors than the teacher |'
 	assert_line '| 4 | 90 | 95 | no gap: the teacher is no better |'
 	rm r/seeds.json
-	# the ensemble's sentence: a gain kept in part, none kept, no gain, a loss
+	# the ensemble's sentence: a gain kept in part, all kept and more, all,
+	# none kept, no gain, a loss
 	ens() { # ARITH STUDENT: the errors of the ensemble and its student; two teachers of 100 and 110
 		jq -n --argjson a "$1" --argjson s "$2" '[["teacher-seed1", 100], ["teacher-seed2", 110],
 			["ensemble-arithmetic", $a], ["ensemble-geometric", $a], ["student-from-ensemble", $s]]
@@ -152,6 +153,10 @@ setup() {
 	}
 	ens 95 100
 	assert_line --partial 'Mean single teacher: 105 errors; the arithmetic ensemble gains 10 errors; the student distilled from it keeps 50% of that gain.'
+	ens 95 92
+	assert_line --partial 'the arithmetic ensemble gains 10 errors; the student distilled from it (92 errors) keeps all of it and makes 3 fewer errors than the ensemble itself.'
+	ens 95 95
+	assert_line --partial 'the arithmetic ensemble gains 10 errors; the student distilled from it keeps 100% of that gain.'
 	ens 95 106
 	assert_line --partial 'the arithmetic ensemble gains 10 errors; the student distilled from it (106 errors) keeps none of that gain.'
 	ens 105 100
