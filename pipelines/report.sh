@@ -78,6 +78,29 @@ results)
 	table() { # JSON: a markdown table of models
 		jq -r '.[] | "| \(.model) | \(.errors) | \((.accuracy * 10000 | round) / 100)% | \(.nll * 10000 | round / 10000) | \(.ece * 10000 | round / 10000) |"' "$1"
 	}
+	# seeds_section JSON WHO: the table and summary of hard-label and distilled
+	# students over seeds (models student-hard-N and student-kd-N) against the
+	# model "teacher" of JSON, which the summary calls WHO
+	seeds_section() {
+		echo
+		echo "| seed | hard-label student | distilled student | gap to the teacher closed |"
+		echo "|---|---|---|---|"
+		jq -r '(map({(.model): .errors}) | add) as $e | $e.teacher as $t |
+			[$e | keys[] | select(startswith("student-hard-")) | ltrimstr("student-hard-")] | sort_by(tonumber)[] as $s |
+			$e["student-hard-" + $s] as $h | $e["student-kd-" + $s] as $k |
+			"| \($s) | \($h) | \($k) | \(if $h <= $t then "no gap: the teacher is no better" elif $k > $h then "none" elif $k < $t then "all, and \($t - $k) fewer errors than the teacher" else ((($h - $k) / ($h - $t) * 1000 | round) / 10 | tostring) + "%" end) |"' \
+			"$1"
+		jq -r --arg who "$2" '(map({(.model): .errors}) | add) as $e |
+			def ms(p): [to_entries[] | select(.key | startswith(p)) | .value] as $v |
+				($v | add / length) as $m |
+				(if ($v | length) > 1 then ($v | map((. - $m) * (. - $m)) | add / (length - 1) | sqrt) else 0 end) as $sd |
+				"\(($m * 10 | round) / 10) ± \(($sd * 10 | round) / 10)";
+			($e | ms("student-hard-")) as $h | ($e | ms("student-kd-")) as $k |
+			[$e | to_entries[] | select(.key | startswith("student-hard-")) | .key | ltrimstr("student-hard-")] as $seeds |
+			($seeds | map(select(. as $s | $e["student-kd-" + $s] < $e["student-hard-" + $s])) | length) as $won |
+			"\n\($who): \($e.teacher) errors. Mean ± standard deviation over the seeds: hard-label student \($h), distilled student \($k). The distilled student makes fewer errors than the hard-label one \(if $won == ($seeds | length) then "on every seed" else "on \($won) of \($seeds | length) seeds" end)."' \
+			"$1"
+	}
 	echo "# Results of the pipelines"
 	echo
 	echo "Made by \`make -C pipelines ${QUICK:+QUICK=1 }TARGET\` (each section names its target) on"
@@ -106,24 +129,7 @@ results)
 	if [ -e "$dir/seeds.json" ]; then
 		echo
 		echo "## The demo's students over several seeds (\`make seeds\`)"
-		echo
-		echo "| seed | hard-label student | distilled student | gap to the teacher closed |"
-		echo "|---|---|---|---|"
-		jq -r '(map({(.model): .errors}) | add) as $e | $e.teacher as $t |
-			[$e | keys[] | select(startswith("student-hard-")) | ltrimstr("student-hard-")] | sort_by(tonumber)[] as $s |
-			$e["student-hard-" + $s] as $h | $e["student-kd-" + $s] as $k |
-			"| \($s) | \($h) | \($k) | \(if $h <= $t then "no gap: the teacher is no better" elif $k > $h then "none" elif $k < $t then "all, and \($t - $k) fewer errors than the teacher" else ((($h - $k) / ($h - $t) * 1000 | round) / 10 | tostring) + "%" end) |"' \
-			"$dir/seeds.json"
-		jq -r '(map({(.model): .errors}) | add) as $e |
-			def ms(p): [to_entries[] | select(.key | startswith(p)) | .value] as $v |
-				($v | add / length) as $m |
-				(if ($v | length) > 1 then ($v | map((. - $m) * (. - $m)) | add / (length - 1) | sqrt) else 0 end) as $sd |
-				"\(($m * 10 | round) / 10) ± \(($sd * 10 | round) / 10)";
-			($e | ms("student-hard-")) as $h | ($e | ms("student-kd-")) as $k |
-			[$e | to_entries[] | select(.key | startswith("student-hard-")) | .key | ltrimstr("student-hard-")] as $seeds |
-			($seeds | map(select(. as $s | $e["student-kd-" + $s] < $e["student-hard-" + $s])) | length) as $won |
-			"\nTeacher: \($e.teacher) errors. Mean ± standard deviation over the seeds: hard-label student \($h), distilled student \($k). The distilled student makes fewer errors than the hard-label one \(if $won == ($seeds | length) then "on every seed" else "on \($won) of \($seeds | length) seeds" end)."' \
-			"$dir/seeds.json"
+		seeds_section "$dir/seeds.json" Teacher
 	fi
 	if [ -e "$dir/ensemble.json" ]; then
 		echo
@@ -138,6 +144,13 @@ results)
 			(map({(.model): .errors}) | add) as $e |
 			($single - $e["ensemble-arithmetic"]) as $g |
 			"\nMean single teacher: \(($single * 10 | round) / 10) errors; \(if $g > 0 then "the arithmetic ensemble gains \(($g * 10 | round) / 10) errors" elif $g == 0 then "the arithmetic ensemble makes as many errors" else "the arithmetic ensemble makes \((-$g * 10 | round) / 10) more error\(if $g == -1 then "" else "s" end)" end); \(if $g <= 0 then "there is no gain for the student to keep" elif $e["student-from-ensemble"] >= $single then "the student distilled from it (\($e["student-from-ensemble"]) errors) keeps none of that gain" elif $e["student-from-ensemble"] < $e["ensemble-arithmetic"] then "the student distilled from it (\($e["student-from-ensemble"]) errors) keeps all of it and makes \($e["ensemble-arithmetic"] - $e["student-from-ensemble"]) fewer errors than the ensemble itself" else "the student distilled from it keeps \((($single - $e["student-from-ensemble"]) / $g * 1000 | round) / 10)% of that gain" end)."' "$dir/ensemble.json"
+	fi
+	if [ -e "$dir/ensemble-seeds.json" ]; then
+		echo
+		echo "## The ensemble's student over several seeds (\`make ensemble-seeds\`)"
+		echo
+		echo "The teacher here is the arithmetic ensemble; the hard-label students are the seeds' own."
+		seeds_section "$dir/ensemble-seeds.json" "The ensemble"
 	fi
 	if [ -e "$dir/temperature.json" ]; then
 		echo

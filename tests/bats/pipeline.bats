@@ -81,7 +81,7 @@ setup() {
 @test "the other experiments run and the report collects them" {
 	run tiny all-experiments
 	assert_success
-	for f in demo seeds ensemble temperature leftout unlabelled; do
+	for f in demo seeds ensemble ensemble-seeds temperature leftout unlabelled; do
 		jq -e 'length > 0' "results/$f.json" > /dev/null
 	done
 	[ "$(head -c 8 results/temperature.png | od -An -tx1 | tr -d ' ')" = 89504e470d0a1a0a ]
@@ -103,6 +103,15 @@ setup() {
 	grep -q '^## The demo.s students over several seeds' results/RESULTS.md
 	grep -q '^| 2 | [0-9]* | [0-9]* | ' results/RESULTS.md
 	grep -q 'Mean ± standard deviation over the seeds' results/RESULTS.md
+	# the ensemble's student over the seeds, against the seeds' hard-label
+	# students; seed 1 is the ensemble's own student
+	run jq -r 'map(.model) | join(",")' results/ensemble-seeds.json
+	assert_output 'teacher,student-hard-1,student-kd-1,student-hard-2,student-kd-2'
+	cmp work/ens/kd-1.test.kd work/ens/student.test.kd
+	[ "$(jq '.[1].errors' results/ensemble-seeds.json)" = "$(jq '.[1].errors' results/seeds.json)" ]
+	[ "$(jq '.[0].errors' results/ensemble-seeds.json)" = "$(jq '.[] | select(.model == "ensemble-arithmetic") | .errors' results/ensemble.json)" ]
+	grep -q "^## The ensemble's student over several seeds" results/RESULTS.md
+	grep -q '^The ensemble: [0-9]* errors. Mean ± standard deviation' results/RESULTS.md
 	run jq -r '.[0].left_out' results/leftout.json
 	assert_output 3
 	jq -e '.[0].agreement >= 0 and .[0].kl >= 0' results/unlabelled.json
