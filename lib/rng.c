@@ -60,10 +60,18 @@ kdr_below(kdr_rng *r, uint64_t n)
 	return x % n;
 }
 
+/* open0: a double in (0, 1], 53 random bits: never 0, so that its log
+ * and its powers are finite */
+static double
+open0(kdr_rng *r)
+{
+	return ((double)(kdr_next(r) >> 11) + 1.0) * (1.0 / 9007199254740992.0);
+}
+
 double
 kdr_normal(kdr_rng *r)
 {
-	double u1 = ((double)(kdr_next(r) >> 11) + 1.0) * (1.0 / 9007199254740992.0);
+	double u1 = open0(r);
 	double u2 = (double)(kdr_next(r) >> 11) * (1.0 / 9007199254740992.0);
 	return sqrt(-2.0 * log(u1)) * cos(2.0 * 3.14159265358979323846 * u2);
 }
@@ -74,8 +82,8 @@ kdr_gamma(kdr_rng *r, double a)
 	double d, c;
 
 	if (a < 1.0) {
-		/* Gamma(a) = Gamma(a + 1) * u^(1/a), u in (0, 1] */
-		double u = ((double)(kdr_next(r) >> 11) + 1.0) * (1.0 / 9007199254740992.0);
+		/* Gamma(a) = Gamma(a + 1) * u^(1/a) */
+		double u = open0(r);
 		return kdr_gamma(r, a + 1.0) * pow(u, 1.0 / a);
 	}
 	d = a - 1.0 / 3.0;
@@ -87,7 +95,7 @@ kdr_gamma(kdr_rng *r, double a)
 			v = 1.0 + c * x;
 		} while (v <= 0.0);
 		v = v * v * v;
-		u = ((double)(kdr_next(r) >> 11) + 1.0) * (1.0 / 9007199254740992.0);
+		u = open0(r);
 		if (u < 1.0 - 0.0331 * (x * x) * (x * x) ||
 		    log(u) < 0.5 * x * x + d * (1.0 - v + log(v)))
 			return d * v;

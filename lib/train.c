@@ -400,13 +400,13 @@ kdt_fit(kdm_model *m, const kdt_data *d, const kdt_opts *o,
 					kdm_flip(aug, bn, t->width, t->height, arng);
 				in = aug;
 				if (o->mixup > 0) {
-					/* mixed one-hot targets: the cross-entropy
-					 * with them is lam CE(y) + (1-lam) CE(y_p) */
 					kdt_mixup(arng, o->mixup, aug, y, bn, D, K, perm, Xm, tg);
 					in = Xm;
 				}
 				logits = kdm_train_forward(tr, in, bn, arng);
-				if (o->mixup > 0) /* the mixed one-hot targets */
+				/* the cross-entropy with mixup's mixed one-hot
+				 * targets is lam CE(y) + (1-lam) CE(y_p) */
+				if (o->mixup > 0)
 					loss = kdl_distill(logits, tg, NULL, bn, K, 1.0, 1.0, dl);
 				else switch (o->loss) {
 				case KDT_DISTILL:

@@ -71,9 +71,9 @@ typedef struct kdt_opts {
 	 * (sums taken in another order), but for dropout masks, jitter
 	 * shifts, flips and mixup draws, which each worker draws from its own
 	 * generator (seeded from seed, worker and epoch); mixup pairs rows
-	 * within each worker's part of the step. Validation rows are shared out and the
-	 * errors summed. Only worker 0 writes checkpoints; every worker
-	 * resumes from the same file. */
+	 * within each worker's part of the step. Validation rows are shared
+	 * out and the errors summed. Only worker 0 writes checkpoints; every
+	 * worker resumes from the same file. */
 	size_t   workers;    /* W, the workers of a data-parallel run */
 	size_t   worker;     /* this worker, 0 .. W-1 */
 	kdt_reduce_fn reduce;/* sums across the workers (required when W > 1) */
