@@ -88,6 +88,10 @@ kdk_fingerprint(const kdm_model *m, const kdt_data *d, const kdt_opts *o)
 		crc = crc_u64(crc, 0x6d69787570); /* "mixup" */
 		crc = crc_f64(crc, o->mixup);
 	}
+	if (o->schedule != KDT_GEOMETRIC) {
+		crc = crc_u64(crc, 0x7363686564); /* "sched" */
+		crc = crc_u64(crc, (uint64_t)(int64_t)o->schedule);
+	}
 	crc = crc_u64(crc, m->n_layers);
 	for (size_t l = 0; l <= m->n_layers; l++)
 		crc = crc_u64(crc, m->sizes[l]);

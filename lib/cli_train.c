@@ -17,7 +17,9 @@ const char kdc_train_help[] =
 	"      --epochs N          passes over the training rows\n"
 	"      --batch N           rows per step (default 128)\n"
 	"      --lr X              learning rate of the first epoch\n"
-	"      --lr-end X          learning rate of the last epoch (geometric decay)\n"
+	"      --lr-end X          learning rate of the last epoch\n"
+	"      --schedule S        how the rate falls from --lr to --lr-end over the\n"
+	"                          epochs: geometric (default) or cosine\n"
 	"      --momentum X        SGD momentum in [0, 1) (default 0.9)\n"
 	"      --input-dropout P   drop each input with probability P\n"
 	"      --dropout P         drop each hidden unit with probability P\n"
@@ -99,6 +101,14 @@ kdc_train_opt(kdc_train_cfg *cfg, int c, const char *a)
 	case KDC_OPT_WD: t->reg.weight_decay = (float)kdc_double("--weight-decay", a, 0, 1, 0); break;
 	case KDC_OPT_JITTER: t->jitter = (int)kdc_long("--jitter", a, 0, 64); break;
 	case KDC_OPT_FLIP: t->flip = 1; break;
+	case KDC_OPT_SCHEDULE:
+		if (!strcmp(a, "geometric"))
+			t->schedule = KDT_GEOMETRIC;
+		else if (!strcmp(a, "cosine"))
+			t->schedule = KDT_COSINE;
+		else
+			kdc_usage_error("--schedule: '%s' is not geometric or cosine", a);
+		break;
 	case KDC_OPT_MIXUP: t->mixup = kdc_double("--mixup", a, 0, 100, 0); break;
 	case KDC_OPT_EMA: t->ema = kdc_double("--ema", a, 0, 0.999999, 0); break;
 	case KDC_OPT_SEED: t->seed = (uint64_t)kdc_long("--seed", a, 0, (1LL << 62)); break;

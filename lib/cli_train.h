@@ -30,7 +30,7 @@ enum {
 	KDC_OPT_LR_END, KDC_OPT_MOMENTUM, KDC_OPT_IN_DROP, KDC_OPT_DROP,
 	KDC_OPT_MAXNORM, KDC_OPT_WD, KDC_OPT_JITTER, KDC_OPT_SEED, KDC_OPT_VAL,
 	KDC_OPT_THREADS, KDC_OPT_STD, KDC_OPT_NOSTD, KDC_OPT_LABEL_COL,
-	KDC_OPT_HEADER, KDC_OPT_ROWS, KDC_OPT_CHECKPOINT, KDC_OPT_RESUME, KDC_OPT_FLIP, KDC_OPT_EMA, KDC_OPT_MIXUP, KDC_OPT_LAST
+	KDC_OPT_HEADER, KDC_OPT_ROWS, KDC_OPT_CHECKPOINT, KDC_OPT_RESUME, KDC_OPT_FLIP, KDC_OPT_EMA, KDC_OPT_MIXUP, KDC_OPT_SCHEDULE, KDC_OPT_LAST
 };
 
 /* KDC_TRAIN_LONGOPTS: the shared entries of a struct option table */
@@ -49,6 +49,7 @@ enum {
 	{ "flip", no_argument, NULL, KDC_OPT_FLIP }, \
 	{ "ema", required_argument, NULL, KDC_OPT_EMA }, \
 	{ "mixup", required_argument, NULL, KDC_OPT_MIXUP }, \
+	{ "schedule", required_argument, NULL, KDC_OPT_SCHEDULE }, \
 	{ "seed", required_argument, NULL, KDC_OPT_SEED }, \
 	{ "val", required_argument, NULL, KDC_OPT_VAL }, \
 	{ "threads", required_argument, NULL, KDC_OPT_THREADS }, \

@@ -86,6 +86,15 @@ count_wrong(const kdm_model *m, const kdd_set *s, const float *targets,
 }
 
 double
+kdt_lr(const kdt_opts *o, size_t ep)
+{
+	double f = o->epochs > 1 ? (double)ep / (double)(o->epochs - 1) : 0.0;
+	if (o->schedule == KDT_COSINE)
+		return o->lr_end + (o->lr - o->lr_end) * 0.5 * (1.0 + cos(3.14159265358979323846 * f));
+	return o->lr * pow(o->lr_end / o->lr, f);
+}
+
+double
 kdt_error_rate(const kdm_model *m, const kdd_set *s, const float *targets,
                kd_err *e)
 {
@@ -150,9 +159,10 @@ check(const kdm_model *m, const kdt_data *d, const kdt_opts *o, kd_err *e)
 		return -1;
 	}
 	if (o->epochs < 1 || o->batch < 1 || !(o->lr > 0) || !(o->lr_end > 0) ||
-	    !(o->ema >= 0 && o->ema < 1)) {
+	    !(o->ema >= 0 && o->ema < 1) ||
+	    (o->schedule != KDT_GEOMETRIC && o->schedule != KDT_COSINE)) {
 		kd_err_set(e, KD_EUSAGE, "epochs, batch and learning rates must be positive, "
-		           "and the average's decay in [0, 1)");
+		           "the average's decay in [0, 1), and the schedule known");
 		return -1;
 	}
 	if (o->loss == KDT_HARD || (o->loss == KDT_DISTILL && o->alpha < 1.0)) {
@@ -359,8 +369,7 @@ kdt_fit(kdm_model *m, const kdt_data *d, const kdt_opts *o,
 	}
 
 	for (size_t ep = ep0; ep < o->epochs; ep++) {
-		double frac = o->epochs > 1 ? (double)ep / (double)(o->epochs - 1) : 0.0;
-		double lr = o->lr * pow(o->lr_end / o->lr, frac), sum = 0.0;
+		double lr = kdt_lr(o, ep), sum = 0.0;
 		double t_ep = now_s(), t_last = t_ep;
 
 		kdr_shuffle(&rng, order, (uint32_t)n);

@@ -1,7 +1,7 @@
 /* train.h: the training loop shared by kd-teacher and kd-student.
  *
- * Minibatch SGD with momentum over a data set held in memory, with an
- * exponentially decaying learning rate, the regularisers of mlp.h
+ * Minibatch SGD with momentum over a data set held in memory, with a
+ * learning rate that decays by epoch (geometrically or on a cosine), the regularisers of mlp.h
  * (dropout, max-norm, weight decay), random image shifts (jitter) and
  * mirrors (flip), mixup of pairs of rows with their labels, and one
  * of three objectives: cross-entropy with hard labels, distillation (soft
@@ -36,11 +36,18 @@ enum kdt_loss {
 typedef int (*kdt_reduce_fn)(float *f, size_t nf, double *s, size_t ns,
                              void *ctx, kd_err *e);
 
+enum kdt_schedule {
+	KDT_GEOMETRIC = 0, /* lr * (lr_end / lr)^f */
+	KDT_COSINE = 1     /* lr_end + (lr - lr_end) * (1 + cos(pi f)) / 2 */
+};
+
 typedef struct kdt_opts {
 	size_t   epochs;     /* passes over the training rows */
 	size_t   batch;      /* rows per step */
 	double   lr;         /* learning rate of the first epoch */
-	double   lr_end;     /* learning rate of the last epoch (geometric decay) */
+	double   lr_end;     /* learning rate of the last epoch */
+	int      schedule;   /* enum kdt_schedule: how the rate goes from lr to
+	                      * lr_end (kdt_lr) */
 	kdm_opts reg;        /* momentum, dropout, max-norm, weight decay */
 	int      jitter;     /* largest random shift in pixels (needs image shape) */
 	int      flip;       /* mirror each image left to right with probability
@@ -132,6 +139,11 @@ int kdt_fit(kdm_model *m, const kdt_data *d, const kdt_opts *o,
 double kdt_mixup(kdr_rng *r, double a, const float *X, const int32_t *y,
                  size_t B, size_t D, size_t K, uint32_t *perm, float *out,
                  float *tg);
+
+/* kdt_lr: the learning rate of epoch ep (from 0) of o->epochs under
+ * o->schedule, with f = ep / (epochs - 1) (0 for a single epoch): lr in
+ * the first epoch, lr_end in the last. */
+double kdt_lr(const kdt_opts *o, size_t ep);
 
 /* kdt_error_rate: the fraction of rows of s that m classifies wrongly:
  * against s's labels, or against the argmax of targets (n,K) when s has

@@ -269,3 +269,19 @@ agreement() {
 	[[ "$stderr" == "kd-teacher: --mixup: -1 is out of range"* ]] || { echo "$stderr"; false; }
 	[ ! -e c.kdm ]
 }
+
+@test "--schedule cosine: the rate falls on a cosine from --lr to --lr-end; an unknown schedule is refused" {
+	blobs
+	kd-teacher train -o m.kdm --hidden 16 --epochs 5 --val 500 --lr 0.1 --lr-end 0.001 \
+		--schedule cosine train.csv 2> log
+	# epochs 1 to 5: 0.001 + 0.099 * (1 + cos(pi * (e-1)/4)) / 2
+	grep -o 'lr [0-9.e-]*' log | tail -5 | tr '\n' ' ' > rates
+	cat rates
+	[ "$(cat rates)" = "lr 0.1 lr 0.0855 lr 0.0505 lr 0.0155 lr 0.001 " ]
+	kd-teacher -m m.kdm test.csv > m.kd
+	[ "$(errors m.kd)" -lt 150 ]
+	run --separate-stderr kd-student -q -o s.kdm --hidden 8 --epochs 1 --schedule linear < /dev/null
+	[ "$status" -eq 2 ]
+	[[ "$stderr" == "kd-student: --schedule: 'linear' is not geometric or cosine"* ]] || { echo "$stderr"; false; }
+	[ ! -e s.kdm ]
+}

@@ -6,7 +6,9 @@
  * plain runs give the parameters after every step.
  * And mixup (kdt_opts.mixup): kdt_mixup against the formula, and one
  * step of kdt_fit with it against one step of distillation (T = 1) on
- * the mixed rows and targets made here. */
+ * the mixed rows and targets made here. And the learning-rate schedules
+ * (kdt_lr) against hand-computed rates, and the rate a cosine run's
+ * second step really took, measured from its parameters. */
 #include "train.h"
 #include "kdtest.h"
 #include "blobs.h"
@@ -334,6 +336,126 @@ test_mixup_refused_without_hard_labels(void)
 	kdd_free(&tr);
 }
 
+/* kdt_lr against rates computed by hand: lr 0.1 to 0.001 over 5 epochs,
+ * f = 0, 1/4, 1/2, 3/4, 1 */
+static void
+test_lr_schedules(void)
+{
+	static const double geo[5] = { 0.1, 0.0316227766, 0.01, 0.00316227766, 0.001 };
+	/* 0.001 + 0.099 * (1 + cos(pi f)) / 2, cos(pi/4) = 0.70710678 */
+	static const double cosine[5] = { 0.1, 0.0855017857, 0.0505, 0.0154982143, 0.001 };
+	kdt_opts o;
+
+	kdt_opts_init(&o);
+	KT_CHECK(o.schedule == KDT_GEOMETRIC);
+	o.epochs = 5;
+	o.lr = 0.1;
+	o.lr_end = 0.001;
+	for (size_t ep = 0; ep < 5; ep++)
+		KT_NEAR(kdt_lr(&o, ep), geo[ep], 1e-10);
+	o.schedule = KDT_COSINE;
+	for (size_t ep = 0; ep < 5; ep++)
+		KT_NEAR(kdt_lr(&o, ep), cosine[ep], 1e-10);
+	o.epochs = 1;
+	KT_NEAR(kdt_lr(&o, 0), 0.1, 0);
+}
+
+/* the parameters at the end of each epoch, copied by the callback */
+struct snap {
+	const kdm_model *m;
+	float *p[4];
+	double lr[4];
+};
+
+static void
+snap_report(const kdt_progress *p, void *ctx)
+{
+	struct snap *s = ctx;
+	if (!p->end_of_epoch || p->epoch > 3)
+		return;
+	s->lr[p->epoch] = p->lr;
+	memcpy(s->p[p->epoch], s->m->params, s->m->nparams * sizeof *s->m->params);
+}
+
+/* a cosine run of 3 epochs, lr 0.1 to 0.001, one full-batch step an
+ * epoch and no momentum: its second step is -0.0505 * g(params after
+ * the first), where g is measured by one step at lr 1 from those
+ * parameters (a geometric schedule would have taken 0.01) */
+static void
+test_cosine_run_takes_its_rates(void)
+{
+	kdd_set tr;
+	kdr_rng r;
+	kdt_opts o;
+	kd_err e;
+	struct snap s;
+	kdm_model *m = new_model(), *g = new_model();
+	size_t P = m->nparams;
+	double num = 0, den = 0, worst = 0;
+
+	kdr_init(&r, 31);
+	fill(&tr, N, &r);
+	s.m = m;
+	for (int i = 0; i < 4; i++)
+		s.p[i] = calloc(P, sizeof *s.p[i]);
+	opts(&o, 3, 0.0);
+	o.reg.momentum = 0.0f;
+	o.lr = 0.1;
+	o.lr_end = 0.001;
+	o.schedule = KDT_COSINE;
+	KT_CHECK(kdt_fit(m, &(kdt_data){ &tr, NULL, NULL, NULL }, &o, snap_report, &s, &e) == 0);
+	KT_NEAR(s.lr[1], 0.1, 0);
+	KT_NEAR(s.lr[2], 0.0505, 1e-12);
+	KT_NEAR(s.lr[3], 0.001, 1e-12);
+
+	memcpy(g->params, s.p[1], P * sizeof *g->params);
+	opts(&o, 1, 0.0);
+	o.reg.momentum = 0.0f;
+	o.lr = o.lr_end = 1.0;
+	KT_CHECK(kdt_fit(g, &(kdt_data){ &tr, NULL, NULL, NULL }, &o, NULL, NULL, &e) == 0);
+	/* the rate of the second step, fitted over all parameters: step =
+	 * rate * (g - p1), rate = <step, g - p1> / |g - p1|^2 */
+	for (size_t j = 0; j < P; j++) {
+		double step = (double)s.p[2][j] - s.p[1][j], unit = (double)g->params[j] - s.p[1][j];
+		num += step * unit;
+		den += unit * unit;
+	}
+	KT_CHECK(den > 0);
+	KT_NEAR(num / den, 0.0505, 0.0505 * 1e-3);
+	for (size_t j = 0; j < P; j++) {
+		double step = (double)s.p[2][j] - s.p[1][j], unit = (double)g->params[j] - s.p[1][j];
+		double d = fabs(step - 0.0505 * unit);
+		worst = d > worst ? d : worst;
+	}
+	printf("# cosine epoch 2: fitted rate %.6f, worst parameter off by %.2g\n", num / den, worst);
+	KT_CHECK(worst < 1e-5);
+	for (int i = 0; i < 4; i++)
+		free(s.p[i]);
+	kdm_free(m);
+	kdm_free(g);
+	kdd_free(&tr);
+}
+
+/* an unknown schedule is refused */
+static void
+test_bad_schedule_is_refused(void)
+{
+	kdd_set tr;
+	kdr_rng r;
+	kdt_opts o;
+	kd_err e;
+	kdm_model *m = new_model();
+
+	kdr_init(&r, 32);
+	fill(&tr, N, &r);
+	opts(&o, 1, 0.0);
+	o.schedule = 7;
+	KT_CHECK(kdt_fit(m, &(kdt_data){ &tr, NULL, NULL, NULL }, &o, NULL, NULL, &e) == -1);
+	KT_CHECK(strstr(e.msg, "schedule") != NULL);
+	kdm_free(m);
+	kdd_free(&tr);
+}
+
 int
 main(void)
 {
@@ -343,5 +465,8 @@ main(void)
 	KT_RUN(test_mixup_mixes_rows_and_labels);
 	KT_RUN(test_mixup_step_is_distillation_on_mixed_rows);
 	KT_RUN(test_mixup_refused_without_hard_labels);
+	KT_RUN(test_lr_schedules);
+	KT_RUN(test_cosine_run_takes_its_rates);
+	KT_RUN(test_bad_schedule_is_refused);
 	return kt_done();
 }
