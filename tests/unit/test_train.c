@@ -179,8 +179,9 @@ test_ema_scores_and_keeps_the_average(void)
 	kdd_free(&va);
 }
 
+/* a decay outside [0, 1) and an unknown schedule are refused */
 static void
-test_bad_decay_is_refused(void)
+test_bad_decay_and_schedule_are_refused(void)
 {
 	kdd_set tr;
 	kdr_rng r;
@@ -196,6 +197,10 @@ test_bad_decay_is_refused(void)
 	KT_CHECK(strstr(e.msg, "decay") != NULL);
 	opts(&o, 1, -0.5);
 	KT_CHECK(kdt_fit(m, &td, &o, NULL, NULL, &e) == -1);
+	opts(&o, 1, 0.0);
+	o.schedule = 7;
+	KT_CHECK(kdt_fit(m, &td, &o, NULL, NULL, &e) == -1);
+	KT_CHECK(strstr(e.msg, "schedule") != NULL);
 	kdm_free(m);
 	kdd_free(&tr);
 }
@@ -436,37 +441,16 @@ test_cosine_run_takes_its_rates(void)
 	kdd_free(&tr);
 }
 
-/* an unknown schedule is refused */
-static void
-test_bad_schedule_is_refused(void)
-{
-	kdd_set tr;
-	kdr_rng r;
-	kdt_opts o;
-	kd_err e;
-	kdm_model *m = new_model();
-
-	kdr_init(&r, 32);
-	fill(&tr, N, &r);
-	opts(&o, 1, 0.0);
-	o.schedule = 7;
-	KT_CHECK(kdt_fit(m, &(kdt_data){ &tr, NULL, NULL, NULL }, &o, NULL, NULL, &e) == -1);
-	KT_CHECK(strstr(e.msg, "schedule") != NULL);
-	kdm_free(m);
-	kdd_free(&tr);
-}
-
 int
 main(void)
 {
 	KT_RUN(test_ema_is_the_average_of_the_steps);
 	KT_RUN(test_ema_scores_and_keeps_the_average);
-	KT_RUN(test_bad_decay_is_refused);
+	KT_RUN(test_bad_decay_and_schedule_are_refused);
 	KT_RUN(test_mixup_mixes_rows_and_labels);
 	KT_RUN(test_mixup_step_is_distillation_on_mixed_rows);
 	KT_RUN(test_mixup_refused_without_hard_labels);
 	KT_RUN(test_lr_schedules);
 	KT_RUN(test_cosine_run_takes_its_rates);
-	KT_RUN(test_bad_schedule_is_refused);
 	return kt_done();
 }
