@@ -1,15 +1,16 @@
 /* train.h: the training loop shared by kd-teacher and kd-student.
  *
  * Minibatch SGD with momentum over a data set held in memory, with a
- * learning rate that decays by epoch (geometrically or on a cosine), the regularisers of mlp.h
- * (dropout, max-norm, weight decay), random image shifts (jitter) and
- * mirrors (flip), mixup of pairs of rows with their labels, and one
- * of three objectives: cross-entropy with hard labels, distillation (soft
- * targets at T, scaled by T^2, optionally mixed with hard labels), or
- * regression on the teacher's logits. After every epoch the model is
- * scored on a validation set; the parameters of the best epoch are kept.
- * A loss that turns non-finite or explodes stops training with an error
- * that says so. The library never prints: progress goes to a callback. */
+ * learning rate that falls by epoch (geometrically or on a cosine), the
+ * regularisers of mlp.h (dropout, max-norm, weight decay), random image
+ * shifts (jitter) and mirrors (flip), mixup of pairs of rows with their
+ * labels, and one of three objectives: cross-entropy with hard labels,
+ * distillation (soft targets at T, scaled by T^2, optionally mixed with
+ * hard labels), or regression on the teacher's logits. After every
+ * epoch the model is scored on a validation set; the parameters of the
+ * best epoch are kept. A loss that turns non-finite or explodes stops
+ * training with an error that says so. The library never prints:
+ * progress goes to a callback. */
 #ifndef KD_TRAIN_H
 #define KD_TRAIN_H
 
