@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli.h"
+
 static void
 usage(void)
 {
@@ -20,70 +22,47 @@ usage(void)
 	       "with that byte xored with 0x5a (tests only).\n");
 }
 
-static long
-number(const char *s, long min)
-{
-	char *end;
-	long v;
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno || end == s || *end || v < min) {
-		fprintf(stderr, "kd-flip: '%s' is not a number of at least %ld\n", s, min);
-		exit(2);
-	}
-	return v;
-}
-
 int
 main(int argc, char **argv)
 {
 	FILE *f;
 	unsigned char *buf = NULL;
 	size_t n = 0, cap = 0, got;
-	long first = 0, step = 1;
+	size_t first = 0, step = 1;
 	char path[4096];
 
+	kdc_init(argv[0]);
 	if (argc == 2 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
 		usage();
 		return 0;
 	}
-	if (argc < 3 || argc > 5) {
-		fprintf(stderr, "kd-flip: usage: kd-flip FILE DIR [FIRST [STEP]]\n");
-		return 2;
-	}
+	if (argc < 3 || argc > 5)
+		kdc_usage_error("FILE and DIR, then FIRST and STEP if any");
 	if (argc > 3)
-		first = number(argv[3], 0);
+		first = (size_t)kdc_long("FIRST", argv[3], 0, 1L << 40);
 	if (argc > 4)
-		step = number(argv[4], 1);
-	if (!(f = fopen(argv[1], "rb"))) {
-		fprintf(stderr, "kd-flip: '%s': %s\n", argv[1], strerror(errno));
-		return 1;
-	}
+		step = (size_t)kdc_long("STEP", argv[4], 1, 1L << 40);
+	if (!(f = fopen(argv[1], "rb")))
+		kdc_die("'%s': %s", argv[1], strerror(errno));
 	do {
 		if (n == cap) {
 			unsigned char *nb = realloc(buf, cap = cap ? 2 * cap : 4096);
-			if (!nb) {
-				fprintf(stderr, "kd-flip: out of memory\n");
-				return 1;
-			}
+			if (!nb)
+				kdc_die("out of memory");
 			buf = nb;
 		}
 		got = fread(buf + n, 1, cap - n, f);
 		n += got;
 	} while (got > 0);
-	if (ferror(f)) {
-		fprintf(stderr, "kd-flip: '%s': read error\n", argv[1]);
-		return 1;
-	}
+	if (ferror(f))
+		kdc_die("'%s': read error", argv[1]);
 	fclose(f);
-	for (size_t at = (size_t)first; at < n; at += (size_t)step) {
+	for (size_t at = first; at < n; at += step) {
 		FILE *o;
 		snprintf(path, sizeof path, "%s/%zu", argv[2], at);
 		buf[at] ^= 0x5a;
-		if (!(o = fopen(path, "wb")) || fwrite(buf, 1, n, o) != n || fclose(o)) {
-			fprintf(stderr, "kd-flip: '%s': %s\n", path, strerror(errno));
-			return 1;
-		}
+		if (!(o = fopen(path, "wb")) || fwrite(buf, 1, n, o) != n || fclose(o))
+			kdc_die("'%s': %s", path, strerror(errno));
 		buf[at] ^= 0x5a;
 		printf("%zu\n", at);
 	}
