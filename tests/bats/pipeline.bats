@@ -81,6 +81,12 @@ setup() {
 @test "the other experiments run and the report collects them" {
 	run tiny all-experiments
 	assert_success
+	# the stages that train show their progress, one line an epoch named
+	# by the model (make -j2 interleaves them), and keep it in a log
+	for m in seeds/hard-2 seeds/kd-2 ens/t2 ens/kd-1 temp/s-tiny-1 leftout/student student-unlabelled; do
+		assert_line --regexp "^${m##*/}\.kdm: kd-(teacher|student): epoch 4/4 "
+		[ "$(grep -c '^kd-.*: epoch [1-4]/4 ' "work/$m.kdm.log")" = 4 ]
+	done
 	for f in demo seeds ensemble ensemble-seeds temperature leftout unlabelled; do
 		jq -e 'length > 0' "results/$f.json" > /dev/null
 	done
