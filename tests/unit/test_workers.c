@@ -167,6 +167,19 @@ two_workers(worker *ws, duo *d)
 	pthread_barrier_destroy(&d->bar);
 }
 
+/* train_duo: two workers of options o on dat, into ws (models made here) */
+static void
+train_duo(worker *ws, duo *d, const data *dat, const kdt_opts *o)
+{
+	memset(ws, 0, 2 * sizeof *ws);
+	for (int i = 0; i < 2; i++) {
+		ws[i].dat = dat;
+		ws[i].m = new_model();
+		ws[i].o = *o;
+	}
+	two_workers(ws, d);
+}
+
 /* max_rel: the largest |a-b| / max(|a|, 1) over n values */
 static double
 max_rel(const float *a, const float *b, size_t n)
@@ -194,25 +207,17 @@ check_equal_to_double_batch(size_t n, double ema)
 	data_make(&dat, n);
 	memset(&one, 0, sizeof one);
 	memset(&half, 0, sizeof half);
-	memset(ws, 0, sizeof ws);
-	one.dat = half.dat = ws[0].dat = ws[1].dat = &dat;
+	one.dat = half.dat = &dat;
 	one.m = new_model();
 	half.m = new_model();
-	ws[0].m = new_model();
-	ws[1].m = new_model();
-	base_opts(&one.o);
-	one.o.batch = 2 * BATCH;
-	one.o.ema = ema;
 	base_opts(&half.o);
 	half.o.batch = BATCH;
 	half.o.ema = ema;
-	base_opts(&ws[0].o);
-	ws[0].o.batch = BATCH;
-	ws[0].o.ema = ema;
-	ws[1].o = ws[0].o;
+	one.o = half.o;
+	one.o.batch = 2 * BATCH;
 	run(&one);
 	run(&half);
-	two_workers(ws, &d);
+	train_duo(ws, &d, &dat, &half.o);
 	KT_CHECK(one.rc == 0 && half.rc == 0);
 	KT_CHECK(ws[0].rc == 0 && ws[1].rc == 0);
 	if (ws[0].rc || ws[1].rc)
@@ -265,6 +270,47 @@ static void
 test_a_worker_with_no_rows_in_the_last_step(void)
 {
 	check_equal_to_double_batch(197, 0.0);
+}
+
+/* mixup in a data-parallel run: each worker mixes its own rows with its
+ * own draws. The workers must still agree bit for bit, also when one has
+ * no rows in the last step (197 rows), and the mixing must have taken
+ * effect (the model differs from the same run without it) without
+ * keeping the workers from learning the blobs */
+static void
+test_two_workers_with_mixup(void)
+{
+	data dat;
+	worker mx[2], no[2];
+	duo d;
+	kdt_opts o;
+
+	data_make(&dat, 197);
+	base_opts(&o);
+	o.batch = BATCH;
+	o.loss = KDT_HARD; /* mixup mixes hard labels only */
+	train_duo(no, &d, &dat, &o);
+	o.mixup = 0.4;
+	train_duo(mx, &d, &dat, &o);
+	KT_CHECK(no[0].rc == 0 && no[1].rc == 0);
+	KT_CHECK(mx[0].rc == 0 && mx[1].rc == 0);
+	if (mx[0].rc || mx[1].rc)
+		printf("# %s / %s\n", mx[0].e.msg, mx[1].e.msg);
+	KT_CHECK(d.calls[0] == d.calls[1]);
+	KT_CHECK(!memcmp(mx[0].m->params, mx[1].m->params, mx[0].m->nparams * sizeof(float)));
+	{
+		double r = max_rel(no[0].m->params, mx[0].m->params, no[0].m->nparams);
+		printf("# mixup vs none: %.3g; validation error %.3f vs %.3f\n", r,
+		       mx[0].val[4], no[0].val[4]);
+		KT_CHECK(r > 1e-3);
+	}
+	KT_CHECK(mx[0].val[4] == mx[1].val[4]);
+	KT_CHECK(mx[0].val[4] < no[0].val[4] + 0.05);
+	for (int i = 0; i < 2; i++) {
+		kdm_free(mx[i].m);
+		kdm_free(no[i].m);
+	}
+	data_free(&dat);
 }
 
 /* workers given different options stop at once, all of them */
@@ -328,6 +374,7 @@ main(void)
 	KT_RUN(test_two_workers_equal_one_with_twice_the_batch);
 	KT_RUN(test_a_worker_with_no_rows_in_the_last_step);
 	KT_RUN(test_two_workers_with_a_moving_average);
+	KT_RUN(test_two_workers_with_mixup);
 	KT_RUN(test_workers_with_other_options_are_refused);
 	KT_RUN(test_bad_worker_options);
 	return kt_done();
