@@ -103,8 +103,19 @@ setup() {
 	run jq -r '.[] | select(.model == "s-big-4") | .val_error' results/temperature.json
 	assert_output "$(jq -n "$v")"
 	grep -q '^Chosen on validation .*T = [0-9]* for 784-' results/RESULTS.md
-	# the ensemble's seed-1 teacher is the demo's, copied
+	# the ensemble's seed-1 teacher is the demo's, copied; so is the
+	# temperature's 800-800 student at the demo's T, with its log, and
+	# trained anew it is that same model, byte for byte
 	cmp work/ens/t1.kdm work/teacher.kdm
+	cmp work/temp/s-big-4.kdm work/student-kd.kdm
+	cmp work/temp/s-big-4.kdm.log work/student-kd.kdm.log
+	mv work/temp/s-big-4.kdm copied.kdm
+	rm work/student-kd.kdm
+	run tiny "$PWD/work/temp/s-big-4.kdm"
+	assert_success
+	assert_output --partial 's-big-4.kdm: kd-student: epoch 4/4'
+	cmp work/temp/s-big-4.kdm copied.kdm
+	tiny "$PWD/work/student-kd.kdm" > /dev/null
 	run jq -r 'map(.model) | join(",")' results/ensemble.json
 	assert_output 'teacher-seed1,teacher-seed2,ensemble-arithmetic,ensemble-geometric,student-from-ensemble'
 	run jq -r 'map(.model) | join(",")' results/seeds.json
