@@ -98,7 +98,14 @@ results)
 			($e | ms("student-hard-")) as $h | ($e | ms("student-kd-")) as $k |
 			[$e | to_entries[] | select(.key | startswith("student-hard-")) | .key | ltrimstr("student-hard-")] as $seeds |
 			($seeds | map(select(. as $s | $e["student-kd-" + $s] < $e["student-hard-" + $s])) | length) as $won |
-			"\n\($who): \($e.teacher) errors. Mean ± standard deviation over the seeds: hard-label student \($h), distilled student \($k). The distilled student makes fewer errors than the hard-label one \(if $won == ($seeds | length) then "on every seed" else "on \($won) of \($seeds | length) seeds" end)."' \
+			def mean(p): [to_entries[] | select(.key | startswith(p)) | .value] | add / length;
+			def r1: (. * 10 | round) / 10;
+			($e | mean("student-hard-")) as $hm | ($e | mean("student-kd-")) as $km | $e.teacher as $t |
+			"\n\($who): \($t) errors. Mean ± standard deviation over the seeds: hard-label student \($h), distilled student \($k). The distilled student makes fewer errors than the hard-label one \(if $won == ($seeds | length) then "on every seed" else "on \($won) of \($seeds | length) seeds" end). " +
+			(if $t >= $hm then "On average the teacher (\($t)) is no better than the hard-label students (\($hm | r1)): there is no gap to close."
+			 elif $km >= $hm then "On average the distilled students close none of the gap between the hard-label students (\($hm | r1)) and the teacher (\($t))."
+			 elif $km <= $t then "On average the distilled students close all of the gap between the hard-label students (\($hm | r1)) and the teacher (\($t)), and make \($t - $km | r1) fewer errors than the teacher."
+			 else "On average the distilled students close \((($hm - $km) / ($hm - $t) * 1000 | round) / 10)% of the gap between the hard-label students (\($hm | r1)) and the teacher (\($t))." end)' \
 			"$1"
 	}
 	echo "# Results of the pipelines"

@@ -173,6 +173,20 @@ setup() {
 	assert_line '| 2 | 200 | 210 | none |'
 	assert_line '| 3 | 200 | 90 | all, and 10 fewer errors than the teacher |'
 	assert_line '| 4 | 90 | 95 | no gap: the teacher is no better |'
+	# and on average: (172.5 - 136.25) / (172.5 - 100)
+	assert_output --partial 'on 2 of 4 seeds. On average the distilled students close 50% of the gap between the hard-label students (172.5) and the teacher (100).'
+	# none of it, all of it, no gap
+	seeds() { # HARD KD TEACHER: one seed
+		printf '[{"model":"teacher","errors":%s},{"model":"student-hard-1","errors":%s},{"model":"student-kd-1","errors":%s}]\n' "$3" "$1" "$2" > r/seeds.json
+		run bash "$REPO/pipelines/report.sh" results r
+		assert_success
+	}
+	seeds 200 210 100
+	assert_output --partial 'On average the distilled students close none of the gap between the hard-label students (200) and the teacher (100).'
+	seeds 200 95 100
+	assert_output --partial 'on every seed. On average the distilled students close all of the gap between the hard-label students (200) and the teacher (100), and make 5 fewer errors than the teacher.'
+	seeds 200 150 250
+	assert_output --partial 'On average the teacher (250) is no better than the hard-label students (200): there is no gap to close.'
 	rm r/seeds.json
 	# the ensemble's sentence: a gain kept in part, all kept and more, all,
 	# none kept, no gain, a loss
