@@ -91,15 +91,15 @@ results)
 			"| \($s) | \($h) | \($k) | \(if $h <= $t then "no gap: the teacher is no better" elif $k > $h then "none" elif $k < $t then "all, and \($t - $k) fewer errors than the teacher" else ((($h - $k) / ($h - $t) * 1000 | round) / 10 | tostring) + "%" end) |"' \
 			"$1"
 		jq -r --arg who "$2" '(map({(.model): .errors}) | add) as $e |
-			def ms(p): [to_entries[] | select(.key | startswith(p)) | .value] as $v |
-				($v | add / length) as $m |
+			def values(p): [to_entries[] | select(.key | startswith(p)) | .value];
+			def mean(p): values(p) | add / length;
+			def r1: (. * 10 | round) / 10;
+			def ms(p): mean(p) as $m | values(p) as $v |
 				(if ($v | length) > 1 then ($v | map((. - $m) * (. - $m)) | add / (length - 1) | sqrt) else 0 end) as $sd |
-				"\(($m * 10 | round) / 10) ± \(($sd * 10 | round) / 10)";
+				"\($m | r1) ± \($sd | r1)";
 			($e | ms("student-hard-")) as $h | ($e | ms("student-kd-")) as $k |
 			[$e | to_entries[] | select(.key | startswith("student-hard-")) | .key | ltrimstr("student-hard-")] as $seeds |
 			($seeds | map(select(. as $s | $e["student-kd-" + $s] < $e["student-hard-" + $s])) | length) as $won |
-			def mean(p): [to_entries[] | select(.key | startswith(p)) | .value] | add / length;
-			def r1: (. * 10 | round) / 10;
 			($e | mean("student-hard-")) as $hm | ($e | mean("student-kd-")) as $km | $e.teacher as $t |
 			"\n\($who): \($t) errors. Mean ± standard deviation over the seeds: hard-label student \($h), distilled student \($k). The distilled student makes fewer errors than the hard-label one \(if $won == ($seeds | length) then "on every seed" else "on \($won) of \($seeds | length) seeds" end). " +
 			(if $t >= $hm then "On average the teacher (\($t)) is no better than the hard-label students (\($hm | r1)): there is no gap to close."

@@ -16,6 +16,16 @@ tiny() {
 		LEFT_OUT=3 T=4 "$@"
 }
 
+# shows_progress MODEL...: each MODEL's training (work/MODEL.kdm) printed
+# one line an epoch named by its file (make -j2 runs two stages at once),
+# epoch 4 of 4 in $output, and kept all four in work/MODEL.kdm.log
+shows_progress() {
+	for m; do
+		assert_line --regexp "^${m##*/}\.kdm: kd-(teacher|student): epoch 4/4 "
+		[ "$(grep -c '^kd-.*: epoch [1-4]/4 ' "work/$m.kdm.log")" = 4 ]
+	done
+}
+
 setup() {
 	cd "$BATS_TEST_TMPDIR" || exit 1
 	kd-gen blobs --rows 3000 --features 8 --classes 4 --seed 5 > all.csv
@@ -26,12 +36,8 @@ setup() {
 @test "make demo runs every stage and writes the table and the JSON" {
 	run tiny demo
 	assert_success
-	# each training stage shows its progress, one line an epoch named by
-	# its model (make -j2 runs two at once), and keeps it in a log
-	for m in teacher student-hard student-kd; do
-		assert_line --regexp "^$m\.kdm: kd-(teacher|student): epoch 4/4 "
-		[ "$(grep -c '^kd-.*: epoch [1-4]/4 ' "work/$m.kdm.log")" = 4 ]
-	done
+	# each training stage shows its progress and keeps it in a log
+	shows_progress teacher student-hard student-kd
 	for f in teacher student-hard student-kd; do
 		[ -s "work/$f.kdm" ] && [ -s "work/$f.test.kd" ]
 	done
@@ -88,10 +94,7 @@ setup() {
 	run tiny all-experiments
 	assert_success
 	# the other stages that train show their progress too
-	for m in seeds/hard-2 seeds/kd-2 ens/t2 ens/kd-1 temp/s-tiny-1 leftout/student student-unlabelled; do
-		assert_line --regexp "^${m##*/}\.kdm: kd-(teacher|student): epoch 4/4 "
-		[ "$(grep -c '^kd-.*: epoch [1-4]/4 ' "work/$m.kdm.log")" = 4 ]
-	done
+	shows_progress seeds/hard-2 seeds/kd-2 ens/t2 ens/kd-1 temp/s-tiny-1 leftout/student student-unlabelled
 	for f in demo seeds ensemble ensemble-seeds temperature leftout unlabelled; do
 		jq -e 'length > 0' "results/$f.json" > /dev/null
 	done
