@@ -159,6 +159,29 @@ results)
 		echo "The teacher here is the arithmetic ensemble; the hard-label students are the seeds' own."
 		seeds_section "$dir/ensemble-seeds.json" "The ensemble"
 	fi
+	if [ -e "$dir/fidelity.json" ]; then
+		echo
+		echo "## How closely the students copy their teachers (\`make ensemble\`)"
+		echo
+		echo "Top-1 agreement with the model a student was distilled from, on the transfer images (the training images whose soft targets it learnt from) and on the test images; the ensemble's members are compared with the ensemble they are part of (a fifth of it each, which flatters them)."
+		echo
+		echo "| model | compared with | agreement, transfer images | agreement, test images | KL(reference ‖ model), test images |"
+		echo "|---|---|---|---|---|"
+		jq -r 'def pc: if . == null then "n/a" else "\((. * 10000 | round) / 100)%" end;
+			group_by([.reference, .model])[] | (map({(.images): .}) | add) as $r | .[0] as $a |
+			"| \($a.model) | \(if $a.reference == "ensemble" then "the arithmetic ensemble" else "the teacher" end) | \($r.transfer.agreement | pc) | \($r.test.agreement | pc) | \(if $r.test then $r.test.kl * 10000 | round / 10000 else "n/a" end) |"' \
+			"$dir/fidelity.json"
+		jq -r 'def pc: "\((. * 10000 | round) / 100)%";
+			map(select(.reference == "ensemble" and .images == "test")) |
+			(map(select(.model == "student-from-ensemble")) | first) as $s |
+			(map(select(.model != "student-from-ensemble") | .agreement)) as $m |
+			if $s == null or ($m | length) == 0 then empty else
+			"\nOn the test images the ensemble'"'"'s student agrees with the ensemble on \($s.agreement | pc), its members on \($m | min | pc) to \($m | max | pc): " +
+			(if $s.agreement < ($m | min) then "the student copies the ensemble less closely than any single member resembles it, so what averaging gained can be lost in the copying."
+			 elif $s.agreement > ($m | max) then "the student copies the ensemble more closely than any single member resembles it."
+			 else "the student copies the ensemble about as closely as a single member resembles it." end) end' \
+			"$dir/fidelity.json"
+	fi
 	if [ -e "$dir/temperature.json" ]; then
 		echo
 		echo "## Temperature (\`make temperature\`)"

@@ -95,9 +95,30 @@ setup() {
 	assert_success
 	# the other stages that train show their progress too
 	shows_progress seeds/hard-2 seeds/kd-2 ens/t2 ens/kd-1 temp/s-tiny-1 leftout/student student-unlabelled
-	for f in demo seeds ensemble ensemble-seeds temperature leftout unlabelled; do
+	for f in demo seeds ensemble ensemble-seeds temperature leftout unlabelled fidelity; do
 		jq -e 'length > 0' "results/$f.json" > /dev/null
 	done
+	# fidelity: each student against its own teacher, each member against
+	# the ensemble, on the transfer and the test images; the demo's student's
+	# agreement on the test images counted again here from the two streams
+	run jq -r '.[] | "\(.reference) \(.model) \(.images) \(.rows)"' results/fidelity.json
+	assert_output "teacher student-kd transfer 2500
+teacher student-kd test 500
+ensemble teacher-seed1 transfer 2500
+ensemble teacher-seed2 transfer 2500
+ensemble student-from-ensemble transfer 2500
+ensemble teacher-seed1 test 500
+ensemble teacher-seed2 test 500
+ensemble student-from-ensemble test 500"
+	jq -e 'all(.[]; .agreement >= 0 and .agreement <= 1 and .kl >= 0)' results/fidelity.json
+	agree=$(paste -d, <("$KD_BIN/kd-cat" work/teacher.test.kd) <("$KD_BIN/kd-cat" work/student-kd.test.kd) |
+		awk -F, 'NR > 1 { h = NF / 2  # id, label, then the K logits, twice
+			a = 3; for (i = 4; i <= h; i++) if ($i > $a) a = i
+			b = h + 3; for (i = h + 4; i <= NF; i++) if ($i > $b) b = i
+			same += (a - 3 == b - h - 3); n++ } END { print same / n }')
+	run jq -r '.[] | select(.model == "student-kd" and .images == "test") | .agreement' results/fidelity.json
+	assert_output "$agree"
+	grep -q '^| student-from-ensemble | the arithmetic ensemble | [0-9.]*% | [0-9.]*% | ' results/RESULTS.md
 	[ "$(head -c 8 results/temperature.png | od -An -tx1 | tr -d ' ')" = 89504e470d0a1a0a ]
 	# every temperature student carries its validation error, read from its
 	# log, and the report names the T that validation chose
@@ -215,6 +236,22 @@ setup() {
 	ens 108 100
 	assert_line --partial 'the arithmetic ensemble makes 3 more errors; there is no gain'
 	rm r/ensemble.json
+	# the fidelity sentence: the ensemble's student against its members
+	fid() { # STUDENT: the student's test agreement; members at 0.97 and 0.98
+		jq -n --argjson s "$1" '[["teacher-seed1", 0.97], ["teacher-seed2", 0.98], ["student-from-ensemble", $s]]
+			| map({model: .[0], reference: "ensemble", images: "test", agreement: .[1], kl: 0.01})
+			+ [{model: "student-kd", reference: "teacher", images: "transfer", agreement: 0.99, kl: 0.01}]' > r/fidelity.json
+		run bash "$REPO/pipelines/report.sh" results r
+		assert_success
+	}
+	fid 0.9612
+	assert_line --partial "the ensemble's student agrees with the ensemble on 96.12%, its members on 97% to 98%: the student copies the ensemble less closely than any single member"
+	assert_line '| student-kd | the teacher | 99% | n/a | n/a |'
+	fid 0.975
+	assert_line --partial 'on 97.5%, its members on 97% to 98%: the student copies the ensemble about as closely as a single member resembles it.'
+	fid 0.99
+	assert_line --partial 'the student copies the ensemble more closely than any single member resembles it.'
+	rm r/fidelity.json
 	# a NOTES.md beside the results goes into the report, before them
 	printf 'These were made on two dates.\n' > r/NOTES.md
 	run bash "$REPO/pipelines/report.sh" results r
