@@ -13,6 +13,22 @@
 set -eu
 BIN=${BIN:-$(cd "$(dirname "$0")/.." && pwd)/bin}
 
+# temp_stats JSON: the temperature students (models s-SIZE-T-SEED, with
+# errors and val_error) as one object per T, in increasing T: {t, big,
+# tiny}, each size {n, mean, sd, val, val_sd} over its seeds (sd 0 for one
+# seed; val null when a student has no validation error), or null
+temp_stats() {
+	jq 'def mean: add / length;
+		def sd: mean as $m | if length > 1 then map((. - $m) * (. - $m)) | add / (length - 1) | sqrt else 0 end;
+		def stats: {n: length, mean: (map(.errors) | mean), sd: (map(.errors) | sd),
+			val: (if all(.val_error != null) then map(.val_error) | mean else null end),
+			val_sd: (if all(.val_error != null) then map(.val_error) | sd else null end)};
+		map(. + {size: (.model | split("-")[1]), t: (.model | split("-")[2] | tonumber)}) |
+		group_by(.t) | map({t: .[0].t,
+			big: (map(select(.size == "big")) | if length > 0 then stats else null end),
+			tiny: (map(select(.size == "tiny")) | if length > 0 then stats else null end)})' "$1"
+}
+
 cmd=${1:?usage: report.sh choose-bias|add-bias|plot-temperature|results ...}
 shift
 case $cmd in
@@ -55,21 +71,20 @@ val-error)
 plot-temperature)
 	json=$1 png=$2 dat=$(mktemp)
 	trap 'rm -f "$dat" "$png.tmp"' EXIT
-	# model names are s-big-T and s-tiny-T
-	jq -r '.[] | [(.model | split("-")[1]), (.model | split("-")[2]), .errors] | @tsv' "$json" |
-		awk -F'\t' '{ e[$2, $1] = $3; t[$2] = 1 } END { for (x in t) print x, e[x, "big"], e[x, "tiny"] }' |
-		sort -n > "$dat"
+	# T, then the mean and standard deviation of the test errors of each
+	# size over its seeds (models s-SIZE-T-SEED)
+	temp_stats "$json" | jq -r '.[] | [.t, .big.mean, .big.sd, .tiny.mean, .tiny.sd] | map(. // "NaN") | @tsv' > "$dat"
 	gnuplot <<-GP
 		set terminal pngcairo size 800,500 enhanced font ",11"
 		set output "$png.tmp"
 		set title "Fashion-MNIST test errors of distilled students against the temperature"
 		set xlabel "temperature T"
-		set ylabel "test errors (of 10,000)"
+		set ylabel "test errors (of 10,000): mean and standard deviation over seeds"
 		set logscale x 2
 		set key top left
 		set grid
-		plot "$dat" using 1:2 with linespoints lw 2 pt 7 title "784-800-800-10", \
-		     "$dat" using 1:3 with linespoints lw 2 pt 5 title "784-30-30-10"
+		plot "$dat" using 1:2:3 with yerrorlines lw 2 pt 7 title "784-800-800-10", \
+		     "$dat" using 1:4:5 with yerrorlines lw 2 pt 5 title "784-30-30-10"
 	GP
 	mv "$png.tmp" "$png"
 	;;
@@ -186,16 +201,20 @@ results)
 		echo
 		echo "## Temperature (\`make temperature\`)"
 		echo
+		echo "Mean ± standard deviation over each size's seeds ($(jq -r '[.[] | .model | split("-")[3] // "1"] | unique | sort_by(tonumber) | join(", ")' "$dir/temperature.json")): test errors, and the validation error of the epoch kept."
+		echo
 		echo "| T | 784-800-800-10 test errors | its validation error | 784-30-30-10 test errors | its validation error |"
 		echo "|---|---|---|---|---|"
-		jq -r '.[] | [(.model | split("-")[1]), (.model | split("-")[2]), .errors, (.val_error // "n/a")] | @tsv' "$dir/temperature.json" |
-			awk -F'\t' '{ e[$2, $1] = $3; v[$2, $1] = $4; t[$2] = 1 }
-				END { for (x in t) print x, e[x, "big"], v[x, "big"], e[x, "tiny"], v[x, "tiny"] }' |
-			sort -n | awk '{ printf "| %s | %s | %s | %s | %s |\n", $1, $2, $3, $4, $5 }'
-		jq -r 'def best(s): map(select((.model | split("-")[1]) == s and .val_error != null)) |
-				if length > 0 then min_by(.val_error) | (.model | split("-")[2]) else "n/a" end;
-			"\nChosen on validation (the lowest validation error; the test errors played no part): T = \(best("big")) for 784-800-800-10, T = \(best("tiny")) for 784-30-30-10."' \
-			"$dir/temperature.json"
+		temp_stats "$dir/temperature.json" | jq -r '
+			def r1: (. * 10 | round) / 10;
+			def pc: (. * 10000 | round) / 100;
+			def e: if . == null then "n/a" else "\(.mean | r1) ± \(.sd | r1)" end;
+			def v: if . == null or .val == null then "n/a" else "\(.val | pc)% ± \(.val_sd | pc)" end;
+			.[] | "| \(.t) | \(.big | e) | \(.big | v) | \(.tiny | e) | \(.tiny | v) |"'
+		temp_stats "$dir/temperature.json" | jq -r '
+			def best(s): map(select(.[s] != null and .[s].val != null)) |
+				if length > 0 then min_by(.[s].val) | .t | tostring else "n/a" end;
+			"\nChosen on validation (the lowest mean validation error over the seeds; the test errors played no part): T = \(best("big")) for 784-800-800-10, T = \(best("tiny")) for 784-30-30-10."'
 		[ -e "$dir/temperature.png" ] && printf '\n![errors against T](temperature.png)\n'
 	fi
 	if [ -e "$dir/leftout.json" ]; then

@@ -12,7 +12,7 @@ tiny() {
 	# reach this one: the tests read the commands it prints
 	env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -C "$REPO/pipelines" BIN="$KD_BIN" TRAIN="$PWD/train.csv" TEST="$PWD/test.csv" \
 		W="$PWD/work" R="$PWD/results" NVAL=300 T_HIDDEN=32,32 S_HIDDEN=16,16 TINY=4 \
-		JITTER=0 FLIP= T_EPOCHS=4 S_EPOCHS=4 THREADS=1 ENSEMBLE="1 2" TEMPS="1 4" SEEDS="1 2" \
+		JITTER=0 FLIP= T_EPOCHS=4 S_EPOCHS=4 THREADS=1 ENSEMBLE="1 2" TEMPS="1 4" SEEDS="1 2" TEMP_SEEDS="1 2" \
 		LEFT_OUT=3 T=4 "$@"
 }
 
@@ -94,7 +94,7 @@ setup() {
 	run tiny all-experiments
 	assert_success
 	# the other stages that train show their progress too
-	shows_progress seeds/hard-2 seeds/kd-2 ens/t2 ens/kd-1 temp/s-tiny-1 leftout/student student-unlabelled
+	shows_progress seeds/hard-2 seeds/kd-2 ens/t2 ens/kd-1 temp/s-tiny-1-2 leftout/student student-unlabelled
 	for f in demo seeds ensemble ensemble-seeds temperature leftout unlabelled fidelity; do
 		jq -e 'length > 0' "results/$f.json" > /dev/null
 	done
@@ -123,22 +123,27 @@ ensemble student-from-ensemble test 500"
 	# every temperature student carries its validation error, read from its
 	# log, and the report names the T that validation chose
 	jq -e 'all(.[]; (.val_error | type) == "number" and .val_error >= 0 and .val_error <= 1)' results/temperature.json
-	v=$(bash "$REPO/pipelines/report.sh" val-error work/temp/s-big-4.kdm.log)
-	run jq -r '.[] | select(.model == "s-big-4") | .val_error' results/temperature.json
+	run jq -r 'map(.model) | join(",")' results/temperature.json
+	assert_output 's-big-1-1,s-big-1-2,s-big-4-1,s-big-4-2,s-tiny-1-1,s-tiny-1-2,s-tiny-4-1,s-tiny-4-2'
+	v=$(bash "$REPO/pipelines/report.sh" val-error work/temp/s-big-4-2.kdm.log)
+	run jq -r '.[] | select(.model == "s-big-4-2") | .val_error' results/temperature.json
 	assert_output "$(jq -n "$v")"
 	grep -q '^Chosen on validation .*T = [0-9]* for 784-' results/RESULTS.md
+	grep -q '^| 4 | [0-9.]* ± [0-9.]* | [0-9.]*% ± [0-9.]* | [0-9.]* ± [0-9.]* | ' results/RESULTS.md
+	# the seeds differ: not one model trained twice
+	! cmp -s work/temp/s-big-4-1.kdm work/temp/s-big-4-2.kdm
 	# the ensemble's seed-1 teacher is the demo's, copied; so is the
 	# temperature's 800-800 student at the demo's T, with its log, and
 	# trained anew it is that same model, byte for byte
 	cmp work/ens/t1.kdm work/teacher.kdm
-	cmp work/temp/s-big-4.kdm work/student-kd.kdm
-	cmp work/temp/s-big-4.kdm.log work/student-kd.kdm.log
-	mv work/temp/s-big-4.kdm copied.kdm
+	cmp work/temp/s-big-4-1.kdm work/student-kd.kdm
+	cmp work/temp/s-big-4-1.kdm.log work/student-kd.kdm.log
+	mv work/temp/s-big-4-1.kdm copied.kdm
 	rm work/student-kd.kdm
-	run tiny "$PWD/work/temp/s-big-4.kdm"
+	run tiny "$PWD/work/temp/s-big-4-1.kdm"
 	assert_success
-	assert_output --partial 's-big-4.kdm: kd-student: epoch 4/4'
-	cmp work/temp/s-big-4.kdm copied.kdm
+	assert_output --partial 's-big-4-1.kdm: kd-student: epoch 4/4'
+	cmp work/temp/s-big-4-1.kdm copied.kdm
 	tiny "$PWD/work/student-kd.kdm" > /dev/null
 	run jq -r 'map(.model) | join(",")' results/ensemble.json
 	assert_output 'teacher-seed1,teacher-seed2,ensemble-arithmetic,ensemble-geometric,student-from-ensemble'
@@ -252,6 +257,19 @@ ensemble student-from-ensemble test 500"
 	fid 0.99
 	assert_line --partial 'the student copies the ensemble more closely than any single member resembles it.'
 	rm r/fidelity.json
+	# the temperature table: mean ± standard deviation over the seeds,
+	# worked by hand, and T chosen on the mean validation error (T = 2
+	# here, though T = 1 has the one lowest)
+	jq -n '[["s-big-1-1", 100, 0.05], ["s-big-1-2", 110, 0.12], ["s-big-2-1", 90, 0.07], ["s-big-2-2", 96, 0.08],
+		["s-tiny-1-1", 300, 0.2], ["s-tiny-1-2", 301, 0.2], ["s-tiny-2-1", 290, 0.3], ["s-tiny-2-2", 290, 0.3]]
+		| map({model: .[0], errors: .[1], val_error: .[2]})' > r/temperature.json
+	run bash "$REPO/pipelines/report.sh" results r
+	assert_success
+	assert_line --partial 'over each size'"'"'s seeds (1, 2)'
+	assert_line '| 1 | 105 ± 7.1 | 8.5% ± 4.95 | 300.5 ± 0.7 | 20% ± 0 |'
+	assert_line '| 2 | 93 ± 4.2 | 7.5% ± 0.71 | 290 ± 0 | 30% ± 0 |'
+	assert_line --partial 'T = 2 for 784-800-800-10, T = 1 for 784-30-30-10.'
+	rm r/temperature.json
 	# a NOTES.md beside the results goes into the report, before them
 	printf 'These were made on two dates.\n' > r/NOTES.md
 	run bash "$REPO/pipelines/report.sh" results r
