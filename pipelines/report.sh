@@ -13,13 +13,20 @@
 set -eu
 BIN=${BIN:-$(cd "$(dirname "$0")/.." && pwd)/bin}
 
+# jq definitions the reports share: r1 (one decimal), pc (a fraction as a
+# percentage with two decimals, "n/a" for null), and the mean and sd
+# (sample standard deviation, 0 for one value) of an array of numbers
+JQ_LIB='def r1: (. * 10 | round) / 10;
+	def pc: if . == null then "n/a" else "\((. * 10000 | round) / 100)%" end;
+	def mean: add / length;
+	def sd: mean as $m | if length > 1 then map((. - $m) * (. - $m)) | add / (length - 1) | sqrt else 0 end;'
+
 # temp_stats JSON: the temperature students (models s-SIZE-T-SEED, with
 # errors and val_error) as one object per T, in increasing T: {t, big,
 # tiny}, each size {n, mean, sd, val, val_sd} over its seeds (sd 0 for one
 # seed; val null when a student has no validation error), or null
 temp_stats() {
-	jq 'def mean: add / length;
-		def sd: mean as $m | if length > 1 then map((. - $m) * (. - $m)) | add / (length - 1) | sqrt else 0 end;
+	jq "$JQ_LIB"'
 		def stats: {n: length, mean: (map(.errors) | mean), sd: (map(.errors) | sd),
 			val: (if all(.val_error != null) then map(.val_error) | mean else null end),
 			val_sd: (if all(.val_error != null) then map(.val_error) | sd else null end)};
@@ -91,7 +98,7 @@ plot-temperature)
 results)
 	dir=$1
 	table() { # JSON: a markdown table of models
-		jq -r '.[] | "| \(.model) | \(.errors) | \((.accuracy * 10000 | round) / 100)% | \(.nll * 10000 | round / 10000) | \(.ece * 10000 | round / 10000) |"' "$1"
+		jq -r "$JQ_LIB"'.[] | "| \(.model) | \(.errors) | \(.accuracy | pc) | \(.nll * 10000 | round / 10000) | \(.ece * 10000 | round / 10000) |"' "$1"
 	}
 	# seeds_section JSON WHO: the table and summary of hard-label and distilled
 	# students over seeds (models student-hard-N and student-kd-N) against the
@@ -105,13 +112,10 @@ results)
 			$e["student-hard-" + $s] as $h | $e["student-kd-" + $s] as $k |
 			"| \($s) | \($h) | \($k) | \(if $h <= $t then "no gap: the teacher is no better" elif $k > $h then "none" elif $k < $t then "all, and \($t - $k) fewer errors than the teacher" else ((($h - $k) / ($h - $t) * 1000 | round) / 10 | tostring) + "%" end) |"' \
 			"$1"
-		jq -r --arg who "$2" '(map({(.model): .errors}) | add) as $e |
+		jq -r --arg who "$2" "$JQ_LIB"'(map({(.model): .errors}) | add) as $e |
 			def values(p): [to_entries[] | select(.key | startswith(p)) | .value];
-			def mean(p): values(p) | add / length;
-			def r1: (. * 10 | round) / 10;
-			def ms(p): mean(p) as $m | values(p) as $v |
-				(if ($v | length) > 1 then ($v | map((. - $m) * (. - $m)) | add / (length - 1) | sqrt) else 0 end) as $sd |
-				"\($m | r1) ± \($sd | r1)";
+			def mean(p): values(p) | mean;
+			def ms(p): values(p) | "\(mean | r1) ± \(sd | r1)";
 			($e | ms("student-hard-")) as $h | ($e | ms("student-kd-")) as $k |
 			[$e | to_entries[] | select(.key | startswith("student-hard-")) | .key | ltrimstr("student-hard-")] as $seeds |
 			($seeds | map(select(. as $s | $e["student-kd-" + $s] < $e["student-hard-" + $s])) | length) as $won |
@@ -182,12 +186,10 @@ results)
 		echo
 		echo "| model | compared with | agreement, transfer images | agreement, test images | KL(reference ‖ model), test images |"
 		echo "|---|---|---|---|---|"
-		jq -r 'def pc: if . == null then "n/a" else "\((. * 10000 | round) / 100)%" end;
-			group_by([.reference, .model])[] | (map({(.images): .}) | add) as $r | .[0] as $a |
+		jq -r "$JQ_LIB"'group_by([.reference, .model])[] | (map({(.images): .}) | add) as $r | .[0] as $a |
 			"| \($a.model) | \(if $a.reference == "ensemble" then "the arithmetic ensemble" else "the teacher" end) | \($r.transfer.agreement | pc) | \($r.test.agreement | pc) | \(if $r.test then $r.test.kl * 10000 | round / 10000 else "n/a" end) |"' \
 			"$dir/fidelity.json"
-		jq -r 'def pc: "\((. * 10000 | round) / 100)%";
-			map(select(.reference == "ensemble" and .images == "test")) |
+		jq -r "$JQ_LIB"'map(select(.reference == "ensemble" and .images == "test")) |
 			(map(select(.model == "student-from-ensemble")) | first) as $s |
 			(map(select(.model != "student-from-ensemble") | .agreement)) as $m |
 			if $s == null or ($m | length) == 0 then empty else
@@ -205,11 +207,9 @@ results)
 		echo
 		echo "| T | 784-800-800-10 test errors | its validation error | 784-30-30-10 test errors | its validation error |"
 		echo "|---|---|---|---|---|"
-		temp_stats "$dir/temperature.json" | jq -r '
-			def r1: (. * 10 | round) / 10;
-			def pc: (. * 10000 | round) / 100;
+		temp_stats "$dir/temperature.json" | jq -r "$JQ_LIB"'
 			def e: if . == null then "n/a" else "\(.mean | r1) ± \(.sd | r1)" end;
-			def v: if . == null or .val == null then "n/a" else "\(.val | pc)% ± \(.val_sd | pc)" end;
+			def v: if . == null or .val == null then "n/a" else "\(.val | pc) ± \(.val_sd | pc)" end;
 			.[] | "| \(.t) | \(.big | e) | \(.big | v) | \(.tiny | e) | \(.tiny | v) |"'
 		temp_stats "$dir/temperature.json" | jq -r '
 			def best(s): map(select(.[s] != null and .[s].val != null)) |
@@ -223,7 +223,7 @@ results)
 		echo
 		echo "| model | test errors | errors on the left-out class | accuracy |"
 		echo "|---|---|---|---|"
-		jq -r '.[] | "| \(.model) | \(.errors) | \(.per_class_errors[.left_out]) | \((.accuracy * 10000 | round) / 100)% |"' "$dir/leftout.json"
+		jq -r "$JQ_LIB"'.[] | "| \(.model) | \(.errors) | \(.per_class_errors[.left_out]) | \(.accuracy | pc) |"' "$dir/leftout.json"
 		jq -r '.[0] | "\nClass \(.left_out) never appears in the transfer set; the bias added to its logit (\(.bias)) was chosen on held-out training rows."' "$dir/leftout.json"
 	fi
 	if [ -e "$dir/unlabelled.json" ]; then
@@ -232,7 +232,7 @@ results)
 		echo
 		echo "| model | test errors | accuracy | agreement with the teacher | KL(teacher ‖ student) |"
 		echo "|---|---|---|---|---|"
-		jq -r '.[] | "| \(.model) | \(.errors) | \((.accuracy * 10000 | round) / 100)% | \((.agreement * 10000 | round) / 100)% | \(.kl * 10000 | round / 10000) |"' "$dir/unlabelled.json"
+		jq -r "$JQ_LIB"'.[] | "| \(.model) | \(.errors) | \(.accuracy | pc) | \(.agreement | pc) | \(.kl * 10000 | round / 10000) |"' "$dir/unlabelled.json"
 	fi
 	;;
 *)

@@ -266,8 +266,8 @@ ensemble student-from-ensemble test 500"
 	run bash "$REPO/pipelines/report.sh" results r
 	assert_success
 	assert_line --partial 'over each size'"'"'s seeds (1, 2)'
-	assert_line '| 1 | 105 ± 7.1 | 8.5% ± 4.95 | 300.5 ± 0.7 | 20% ± 0 |'
-	assert_line '| 2 | 93 ± 4.2 | 7.5% ± 0.71 | 290 ± 0 | 30% ± 0 |'
+	assert_line '| 1 | 105 ± 7.1 | 8.5% ± 4.95% | 300.5 ± 0.7 | 20% ± 0% |'
+	assert_line '| 2 | 93 ± 4.2 | 7.5% ± 0.71% | 290 ± 0 | 30% ± 0% |'
 	assert_line --partial 'T = 2 for 784-800-800-10, T = 1 for 784-30-30-10.'
 	rm r/temperature.json
 	# a NOTES.md beside the results goes into the report, before them
