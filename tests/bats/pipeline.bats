@@ -129,7 +129,7 @@ ensemble student-from-ensemble test 500"
 	run jq -r '.[] | select(.model == "s-big-4-2") | .val_error' results/temperature.json
 	assert_output "$(jq -n "$v")"
 	grep -q '^Chosen on validation .*T = [0-9]* for 784-' results/RESULTS.md
-	grep -q '^| 4 | [0-9.]* ± [0-9.]* | [0-9.]*% ± [0-9.]* | [0-9.]* ± [0-9.]* | ' results/RESULTS.md
+	grep -q '^| 4 | [0-9.]* ± [0-9.]* | [0-9.]*% ± [0-9.]*% | [0-9.]* ± [0-9.]* | ' results/RESULTS.md
 	# the seeds differ: not one model trained twice
 	! cmp -s work/temp/s-big-4-1.kdm work/temp/s-big-4-2.kdm
 	# the ensemble's seed-1 teacher is the demo's, copied; so is the
