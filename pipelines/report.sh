@@ -76,22 +76,32 @@ val-error)
 	}' "$1"
 	;;
 plot-temperature)
-	json=$1 png=$2 dat=$(mktemp)
-	trap 'rm -f "$dat" "$png.tmp"' EXIT
-	# T, then the mean and standard deviation of the test errors of each
-	# size over its seeds (models s-SIZE-T-SEED)
-	temp_stats "$json" | jq -r '.[] | [.t, .big.mean, .big.sd, .tiny.mean, .tiny.sd] | map(. // "NaN") | @tsv' > "$dat"
+	json=$1 png=$2 tmp=$(mktemp -d)
+	trap 'rm -rf "$tmp" "$png.tmp"' EXIT
+	# each size on its own panel (a 30-30 student can be thousands of
+	# errors off where the 800-800 ones differ by tens): the mean and
+	# standard deviation over the seeds against T, and each seed's run
+	temp_stats "$json" | jq -r '.[] | [.t, .big.mean, .big.sd, .tiny.mean, .tiny.sd] | map(. // "NaN") | @tsv' > "$tmp/mean"
+	for size in big tiny; do
+		jq -r --arg s "$size" '.[] | select((.model | split("-")[1]) == $s) | [(.model | split("-")[2]), .errors] | @tsv' "$json" > "$tmp/$size"
+	done
 	gnuplot <<-GP
-		set terminal pngcairo size 800,500 enhanced font ",11"
+		set terminal pngcairo size 1000,450 enhanced font ",10"
 		set output "$png.tmp"
-		set title "Fashion-MNIST test errors of distilled students against the temperature"
+		set multiplot layout 1,2 title "Fashion-MNIST test errors of distilled students against the temperature"
 		set xlabel "temperature T"
-		set ylabel "test errors (of 10,000): mean and standard deviation over seeds"
+		set ylabel "test errors (of 10,000)"
 		set logscale x 2
 		set key top left
 		set grid
-		plot "$dat" using 1:2:3 with yerrorlines lw 2 pt 7 title "784-800-800-10", \
-		     "$dat" using 1:4:5 with yerrorlines lw 2 pt 5 title "784-30-30-10"
+		set offsets 0, 0, graph 0.08, graph 0.08
+		set title "784-800-800-10"
+		plot "$tmp/mean" using 1:2:3 with yerrorlines lw 2 pt 7 title "mean ± sd over seeds", \
+		     "$tmp/big" using 1:2 with points pt 6 ps 1.2 title "each seed"
+		set title "784-30-30-10"
+		plot "$tmp/mean" using 1:4:5 with yerrorlines lw 2 pt 5 title "mean ± sd over seeds", \
+		     "$tmp/tiny" using 1:2 with points pt 6 ps 1.2 title "each seed"
+		unset multiplot
 	GP
 	mv "$png.tmp" "$png"
 	;;
