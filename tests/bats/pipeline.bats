@@ -138,6 +138,10 @@ ensemble student-from-ensemble test 500"
 	cmp work/ens/t1.kdm work/teacher.kdm
 	cmp work/temp/s-big-4-1.kdm work/student-kd.kdm
 	cmp work/temp/s-big-4-1.kdm.log work/student-kd.kdm.log
+	# and at seed 2 make seeds' distilled student of seed 2 (built first)
+	cmp work/temp/s-big-4-2.kdm work/seeds/kd-2.kdm
+	cmp work/temp/s-big-4-2.kdm.log work/seeds/kd-2.kdm.log
+	! cmp -s work/temp/s-big-1-2.kdm.log work/seeds/kd-2.kdm.log
 	mv work/temp/s-big-4-1.kdm copied.kdm
 	rm work/student-kd.kdm
 	run tiny "$PWD/work/temp/s-big-4-1.kdm"
