@@ -190,7 +190,7 @@ results)
 	fi
 	if [ -e "$dir/fidelity.json" ]; then
 		echo
-		echo "## How closely the students copy their teachers (\`make ensemble\`)"
+		echo "## How closely the students copy their teachers (\`make fidelity\`)"
 		echo
 		echo "Top-1 agreement with the model a student was distilled from, on the transfer images (the training images whose soft targets it learnt from) and on the test images; the ensemble's members are compared with the ensemble they are part of (a fifth of it each, which flatters them)."
 		echo
