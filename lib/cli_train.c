@@ -222,6 +222,37 @@ kdc_report(const kdt_progress *p, void *ctx)
 	        p->samples_per_s, eta, tty ? "          " : "");
 }
 
+/* warn_dead: warn of each hidden layer of m in which more than a fifth of
+ * the units never fire on the rows of s (called what): dead ReLUs, which
+ * pass nothing and learn no more. Not being able to look is no error. */
+static void
+warn_dead(const kdm_model *m, const kdd_set *s, const char *what)
+{
+	size_t H = kdm_hidden_units(m), B = 256;
+	unsigned char *live;
+	kdm_ws *ws;
+
+	if (!H || !s || !s->n || !s->x)
+		return;
+	live = calloc(H, 1);
+	ws = kdm_ws_new(m, B);
+	for (size_t i = 0; live && ws && i < s->n; i += B)
+		if (kdm_live_units(m, ws, s->x + i * s->d, s->n - i < B ? s->n - i : B, live))
+			break;
+	for (size_t l = 1, off = 0; live && ws && l < m->n_layers; off += m->sizes[l++]) {
+		size_t dead = 0;
+		for (size_t u = 0; u < m->sizes[l]; u++)
+			dead += !live[off + u];
+		if (dead * 5 > m->sizes[l])
+			kdc_warn("%zu of %zu units of hidden layer %zu never fire on the %zu %s rows "
+			         "(dead ReLUs, which learn no more; often the first steps were too large: "
+			         "a lower --lr, or for a student a lower -T, may keep them alive)",
+			         dead, m->sizes[l], l, s->n, what);
+	}
+	kdm_ws_free(ws);
+	free(live);
+}
+
 kdm_model *
 kdc_train_fit(const kdc_train_cfg *cfg, const kdt_data *d, size_t K,
               const char *names, size_t names_len)
@@ -242,6 +273,10 @@ kdc_train_fit(const kdc_train_cfg *cfg, const kdt_data *d, size_t K,
 		kdc_fail(&e);
 	if (kdt_fit(m, d, &cfg->t, kdc_report, (void *)cfg, &e))
 		kdc_fail(&e);
+	if (d->val && d->val->n)
+		warn_dead(m, d->val, "validation");
+	else
+		warn_dead(m, d->train, "training");
 	return m;
 }
 

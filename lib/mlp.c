@@ -468,6 +468,46 @@ kdm_forward(const kdm_model *m, kdm_ws *ws, const float *X, size_t B,
 	return 0;
 }
 
+size_t
+kdm_hidden_units(const kdm_model *m)
+{
+	size_t n = 0;
+
+	for (size_t l = 1; l < m->n_layers; l++)
+		n += m->sizes[l];
+	return n;
+}
+
+int
+kdm_live_units(const kdm_model *m, kdm_ws *ws, const float *X, size_t B,
+               unsigned char *live)
+{
+	const float *in;
+
+	if (B > ws->max_batch || ws->D != m->D || max_hidden(m) > ws->maxw)
+		return -1;
+	if (B == 0)
+		return 0;
+	if (m->standardize) {
+		standardize(m, X, B, ws->x);
+		in = ws->x;
+	} else {
+		in = X;
+	}
+	for (size_t l = 0; l + 1 < m->n_layers; l++) {
+		size_t w = m->sizes[l + 1];
+		float *out = ws->h[l % 2];
+		// in is (B, sizes[l]), W[l] is (w, sizes[l]), out is (B, w)
+		linear(in, m->W[l], m->b[l], B, m->sizes[l], w, 1, out);
+		for (size_t i = 0; i < B; i++)
+			for (size_t u = 0; u < w; u++)
+				live[u] |= out[i * w + u] > 0.0f;
+		live += w;
+		in = out;
+	}
+	return 0;
+}
+
 /* ---- training ---- */
 
 struct kdm_train {

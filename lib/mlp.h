@@ -113,6 +113,19 @@ void kdm_ws_free(kdm_ws *ws);
 int kdm_forward(const kdm_model *m, kdm_ws *ws, const float *X, size_t B,
                 float *logits);
 
+/* kdm_live_units: for the raw inputs X (B,D), set live[u] to 1 for every
+ * hidden unit u whose ReLU output is above 0 for some row, and leave the
+ * others as they were, so that batches can be fed one after another. The
+ * units of all hidden layers are numbered back to back: sizes[1] of the
+ * first, then sizes[2], ... (kdm_hidden_units of them). A unit never live
+ * on a data set is a dead ReLU there: it passes no signal and gets no
+ * gradient. -1 (nothing written) as kdm_forward. */
+int kdm_live_units(const kdm_model *m, kdm_ws *ws, const float *X, size_t B,
+                   unsigned char *live);
+
+/* kdm_hidden_units: the number of hidden units of m, all layers */
+size_t kdm_hidden_units(const kdm_model *m);
+
 /* ---- training ---- */
 
 /* kdm_opts: training options; all zero is plain SGD without dropout. */

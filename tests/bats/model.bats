@@ -163,6 +163,29 @@ agreement() {
 	no_temporaries
 }
 
+@test "dead ReLUs are reported: a warning names the layer, the model is still written" {
+	blobs
+	dead='16 of 16 units of hidden layer 2 never fire on the 500 validation rows (dead ReLUs, which learn no more; often the first steps were too large: a lower --lr, or for a student a lower -T, may keep them alive)'
+	# too large a rate kills a layer of the teacher, and of a student
+	run --separate-stderr kd-teacher train -q -o t.kdm --hidden 16,16 --input-dropout 0 --dropout 0 --max-norm 0 --epochs 3 --lr 3 --val 500 train.csv
+	assert_success
+	assert_equal "$stderr" "kd-teacher: $dead"
+	[ -s t.kdm ]
+	kd-teacher train -q -o t.kdm --hidden 32 --epochs 3 --val 500 train.csv
+	kd-teacher -m t.kdm --inputs train.csv | kd-soften -T 20 > soft.kd
+	run --separate-stderr kd-student -q -o s.kdm --hidden 16,16 --epochs 3 --lr 3 --val 500 --targets soft.kd
+	assert_success
+	assert_equal "$stderr" "kd-student: $dead"
+	[ -s s.kdm ]
+	# at a sane rate, nothing to say
+	run --separate-stderr kd-teacher train -q -o t.kdm --hidden 16,16 --input-dropout 0 --dropout 0 --max-norm 0 --epochs 3 --lr 0.05 --val 500 train.csv
+	assert_success
+	assert_equal "$stderr" ""
+	run --separate-stderr kd-student -q -o s.kdm --hidden 16,16 --epochs 3 --lr 0.05 --val 500 --targets soft.kd
+	assert_success
+	assert_equal "$stderr" ""
+}
+
 @test "a corrupt or foreign model file is refused by name" {
 	blobs
 	kd-teacher train -q -o t.kdm --hidden 16 --epochs 1 --val 500 train.csv

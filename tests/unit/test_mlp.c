@@ -721,6 +721,74 @@ test_names_and_standardize(void)
 	kdm_free(m);
 }
 
+/* live units: kdm_live_units against a double-precision pass written here,
+ * fed in two batches (the marks add up), with units made dead by a large
+ * negative bias and inputs standardised */
+static void
+test_live_units(void)
+{
+	size_t hid[2] = {6, 4};
+	enum { D = 5, N = 9, H = 10 };
+	kdm_model *m = kdm_new(D, hid, 2, 3, 7, NULL);
+	float X[N * D], mean[D], sd[D];
+	unsigned char live[H], ref[H] = {0};
+	double top[H];
+	kdr_rng r;
+
+	KT_CHECK(m && kdm_hidden_units(m) == H);
+	kdr_init(&r, 3);
+	for (size_t i = 0; i < N * D; i++)
+		X[i] = 2.0f * kdr_uniform(&r) - 1.0f;
+	for (size_t i = 0; i < D; i++) {
+		mean[i] = 0.1f * (float)i;
+		sd[i] = 0.5f + 0.25f * (float)i;
+	}
+	KT_CHECK(kdm_set_standardize(m, mean, sd, NULL) == 0);
+	m->b[0][2] = -100.0f; /* unit 2 of layer 1: dead on these inputs */
+	m->b[1][1] = -100.0f; /* unit 1 of layer 2 (unit 7 in all) */
+	for (size_t u = 0; u < H; u++)
+		top[u] = -1e300;
+	for (size_t b = 0; b < N; b++) {
+		double a[D], h1[6], h2[4];
+		for (size_t i = 0; i < D; i++)
+			a[i] = ((double)X[b * D + i] - mean[i]) / sd[i];
+		for (size_t j = 0; j < 6; j++) {
+			double z = m->b[0][j];
+			for (size_t i = 0; i < D; i++)
+				z += (double)m->W[0][j * D + i] * a[i];
+			top[j] = z > top[j] ? z : top[j];
+			h1[j] = z > 0 ? z : 0;
+		}
+		for (size_t j = 0; j < 4; j++) {
+			double z = m->b[1][j];
+			for (size_t i = 0; i < 6; i++)
+				z += (double)m->W[1][j * 6 + i] * h1[i];
+			top[6 + j] = z > top[6 + j] ? z : top[6 + j];
+			h2[j] = z > 0 ? z : 0;
+		}
+		(void)h2;
+	}
+	for (size_t u = 0; u < H; u++)
+		ref[u] = top[u] > 0;
+	kdm_ws *ws = kdm_ws_new(m, 5);
+	memset(live, 0, sizeof live);
+	KT_CHECK(kdm_live_units(m, ws, X, 6, live) == -1); /* over max_batch */
+	KT_CHECK(kdm_live_units(m, ws, X, 5, live) == 0);
+	KT_CHECK(kdm_live_units(m, ws, X + 5 * D, N - 5, live) == 0);
+	for (size_t u = 0; u < H; u++) {
+		/* a unit whose best row is within rounding of 0 is not judged */
+		if (fabs(top[u]) > 1e-4)
+			KT_CHECK(live[u] == ref[u]);
+	}
+	KT_CHECK(!live[2] && !live[7]);
+	size_t n_live = 0;
+	for (size_t u = 0; u < H; u++)
+		n_live += live[u];
+	KT_CHECK(n_live >= 4); /* not all dead: the check can tell them apart */
+	kdm_ws_free(ws);
+	kdm_free(m);
+}
+
 int
 main(void)
 {
@@ -740,5 +808,6 @@ main(void)
 	KT_RUN(test_sizes_and_options);
 	KT_RUN(test_deep);
 	KT_RUN(test_names_and_standardize);
+	KT_RUN(test_live_units);
 	return kt_done();
 }
