@@ -440,6 +440,22 @@ kdm_ws_free(kdm_ws *ws)
 	free(ws);
 }
 
+/* ws_input: -1 when ws does not fit m or B rows; else 0, and *in is the
+ * network's input for X (B,D): X itself, or its standardised copy in ws */
+static int
+ws_input(const kdm_model *m, kdm_ws *ws, const float *X, size_t B,
+         const float **in)
+{
+	if (B > ws->max_batch || ws->D != m->D || max_hidden(m) > ws->maxw)
+		return -1;
+	*in = X; /* read-only: no copy needed */
+	if (m->standardize && B) {
+		standardize(m, X, B, ws->x);
+		*in = ws->x;
+	}
+	return 0;
+}
+
 int
 kdm_forward(const kdm_model *m, kdm_ws *ws, const float *X, size_t B,
             float *logits)
@@ -447,16 +463,10 @@ kdm_forward(const kdm_model *m, kdm_ws *ws, const float *X, size_t B,
 	const float *in;
 	size_t L = m->n_layers;
 
-	if (B > ws->max_batch || ws->D != m->D || max_hidden(m) > ws->maxw)
+	if (ws_input(m, ws, X, B, &in))
 		return -1;
 	if (B == 0)
 		return 0;
-	if (m->standardize) {
-		standardize(m, X, B, ws->x);
-		in = ws->x;
-	} else {
-		in = X; /* read-only: no copy needed */
-	}
 	for (size_t l = 0; l < L; l++) {
 		float *out = l == L - 1 ? logits : ws->h[l % 2];
 		// in is (B, sizes[l]), W[l] is (sizes[l+1], sizes[l]),
@@ -484,17 +494,9 @@ kdm_live_units(const kdm_model *m, kdm_ws *ws, const float *X, size_t B,
 {
 	const float *in;
 
-	if (B > ws->max_batch || ws->D != m->D || max_hidden(m) > ws->maxw)
+	if (ws_input(m, ws, X, B, &in))
 		return -1;
-	if (B == 0)
-		return 0;
-	if (m->standardize) {
-		standardize(m, X, B, ws->x);
-		in = ws->x;
-	} else {
-		in = X;
-	}
-	for (size_t l = 0; l + 1 < m->n_layers; l++) {
+	for (size_t l = 0; B && l + 1 < m->n_layers; l++) {
 		size_t w = m->sizes[l + 1];
 		float *out = ws->h[l % 2];
 		// in is (B, sizes[l]), W[l] is (w, sizes[l]), out is (B, w)
