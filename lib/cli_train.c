@@ -231,15 +231,16 @@ warn_dead(const kdm_model *m, const kdd_set *s, const char *what)
 	size_t H = kdm_hidden_units(m), B = 256;
 	unsigned char *live;
 	kdm_ws *ws;
+	int ok;
 
 	if (!H || !s || !s->n || !s->x)
 		return;
 	live = calloc(H, 1);
 	ws = kdm_ws_new(m, B);
-	for (size_t i = 0; live && ws && i < s->n; i += B)
-		if (kdm_live_units(m, ws, s->x + i * s->d, s->n - i < B ? s->n - i : B, live))
-			break;
-	for (size_t l = 1, off = 0; live && ws && l < m->n_layers; off += m->sizes[l++]) {
+	ok = live && ws;
+	for (size_t i = 0; ok && i < s->n; i += B)
+		ok = !kdm_live_units(m, ws, s->x + i * s->d, s->n - i < B ? s->n - i : B, live);
+	for (size_t l = 1, off = 0; ok && l < m->n_layers; off += m->sizes[l++]) {
 		size_t dead = 0;
 		for (size_t u = 0; u < m->sizes[l]; u++)
 			dead += !live[off + u];
