@@ -440,18 +440,37 @@ kdm_ws_free(kdm_ws *ws)
 	free(ws);
 }
 
-/* ws_input: -1 when ws does not fit m or B rows; else 0, and *in is the
- * network's input for X (B,D): X itself, or its standardised copy in ws */
+/* run_layers: run m on X (B,D) in ws: every layer into logits (B,K), or
+ * with logits NULL the hidden layers only; with live not NULL, mark the
+ * hidden units above 0 for some row as kdm_live_units says. -1 (nothing
+ * written) when ws does not fit m or B rows. */
 static int
-ws_input(const kdm_model *m, kdm_ws *ws, const float *X, size_t B,
-         const float **in)
+run_layers(const kdm_model *m, kdm_ws *ws, const float *X, size_t B,
+           float *logits, unsigned char *live)
 {
+	const float *in = X; /* read-only: no copy needed */
+	size_t L = m->n_layers;
+
 	if (B > ws->max_batch || ws->D != m->D || max_hidden(m) > ws->maxw)
 		return -1;
-	*in = X; /* read-only: no copy needed */
-	if (m->standardize && B) {
+	if (B == 0)
+		return 0;
+	if (m->standardize) {
 		standardize(m, X, B, ws->x);
-		*in = ws->x;
+		in = ws->x;
+	}
+	for (size_t l = 0; l < (logits ? L : L - 1); l++) {
+		size_t w = m->sizes[l + 1];
+		float *out = l == L - 1 ? logits : ws->h[l % 2];
+		// in is (B, sizes[l]), W[l] is (w, sizes[l]), out is (B, w)
+		linear(in, m->W[l], m->b[l], B, m->sizes[l], w, l < L - 1, out);
+		if (live && l < L - 1) {
+			for (size_t i = 0; i < B; i++)
+				for (size_t u = 0; u < w; u++)
+					live[u] |= out[i * w + u] > 0.0f;
+			live += w;
+		}
+		in = out;
 	}
 	return 0;
 }
@@ -460,22 +479,7 @@ int
 kdm_forward(const kdm_model *m, kdm_ws *ws, const float *X, size_t B,
             float *logits)
 {
-	const float *in;
-	size_t L = m->n_layers;
-
-	if (ws_input(m, ws, X, B, &in))
-		return -1;
-	if (B == 0)
-		return 0;
-	for (size_t l = 0; l < L; l++) {
-		float *out = l == L - 1 ? logits : ws->h[l % 2];
-		// in is (B, sizes[l]), W[l] is (sizes[l+1], sizes[l]),
-		// out is (B, sizes[l+1])
-		linear(in, m->W[l], m->b[l], B, m->sizes[l], m->sizes[l + 1],
-		       l < L - 1, out);
-		in = out;
-	}
-	return 0;
+	return run_layers(m, ws, X, B, logits, NULL);
 }
 
 size_t
@@ -492,22 +496,7 @@ int
 kdm_live_units(const kdm_model *m, kdm_ws *ws, const float *X, size_t B,
                unsigned char *live)
 {
-	const float *in;
-
-	if (ws_input(m, ws, X, B, &in))
-		return -1;
-	for (size_t l = 0; B && l + 1 < m->n_layers; l++) {
-		size_t w = m->sizes[l + 1];
-		float *out = ws->h[l % 2];
-		// in is (B, sizes[l]), W[l] is (w, sizes[l]), out is (B, w)
-		linear(in, m->W[l], m->b[l], B, m->sizes[l], w, 1, out);
-		for (size_t i = 0; i < B; i++)
-			for (size_t u = 0; u < w; u++)
-				live[u] |= out[i * w + u] > 0.0f;
-		live += w;
-		in = out;
-	}
-	return 0;
+	return run_layers(m, ws, X, B, NULL, live);
 }
 
 /* ---- training ---- */
