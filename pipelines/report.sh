@@ -217,14 +217,15 @@ results)
 		echo
 		echo "| T | 784-800-800-10 test errors | its validation error | 784-30-30-10 test errors | its validation error |"
 		echo "|---|---|---|---|---|"
-		temp_stats "$dir/temperature.json" | jq -r "$JQ_LIB"'
+		stats=$(temp_stats "$dir/temperature.json")
+		jq -r "$JQ_LIB"'
 			def e: if . == null then "n/a" else "\(.mean | r1) ± \(.sd | r1)" end;
 			def v: if . == null or .val == null then "n/a" else "\(.val | pc) ± \(.val_sd | pc)" end;
-			.[] | "| \(.t) | \(.big | e) | \(.big | v) | \(.tiny | e) | \(.tiny | v) |"'
-		temp_stats "$dir/temperature.json" | jq -r '
+			.[] | "| \(.t) | \(.big | e) | \(.big | v) | \(.tiny | e) | \(.tiny | v) |"' <<< "$stats"
+		jq -r '
 			def best(s): map(select(.[s] != null and .[s].val != null)) |
 				if length > 0 then min_by(.[s].val) | .t | tostring else "n/a" end;
-			"\nChosen on validation (the lowest mean validation error over the seeds; the test errors played no part): T = \(best("big")) for 784-800-800-10, T = \(best("tiny")) for 784-30-30-10."'
+			"\nChosen on validation (the lowest mean validation error over the seeds; the test errors played no part): T = \(best("big")) for 784-800-800-10, T = \(best("tiny")) for 784-30-30-10."' <<< "$stats"
 		[ -e "$dir/temperature.png" ] && printf '\n![errors against T](temperature.png)\n'
 	fi
 	if [ -e "$dir/leftout.json" ]; then
