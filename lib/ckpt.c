@@ -92,6 +92,10 @@ kdk_fingerprint(const kdm_model *m, const kdt_data *d, const kdt_opts *o)
 		crc = crc_u64(crc, 0x7363686564); /* "sched" */
 		crc = crc_u64(crc, (uint64_t)(int64_t)o->schedule);
 	}
+	if (o->warmup > 0) {
+		crc = crc_u64(crc, 0x7761726d); /* "warm" */
+		crc = crc_u64(crc, o->warmup);
+	}
 	crc = crc_u64(crc, m->n_layers);
 	for (size_t l = 0; l <= m->n_layers; l++)
 		crc = crc_u64(crc, m->sizes[l]);

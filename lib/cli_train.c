@@ -20,6 +20,9 @@ const char kdc_train_help[] =
 	"      --lr-end X          learning rate of the last epoch\n"
 	"      --schedule S        how the rate falls from --lr to --lr-end over the\n"
 	"                          epochs: geometric (default) or cosine\n"
+	"      --warmup N          raise the rate linearly, step by step, from\n"
+	"                          near 0 to the schedule's over the first N\n"
+	"                          epochs (default 0: off)\n"
 	"      --momentum X        SGD momentum in [0, 1) (default 0.9)\n"
 	"      --input-dropout P   drop each input with probability P\n"
 	"      --dropout P         drop each hidden unit with probability P\n"
@@ -109,6 +112,7 @@ kdc_train_opt(kdc_train_cfg *cfg, int c, const char *a)
 		else
 			kdc_usage_error("--schedule: '%s' is not geometric or cosine", a);
 		break;
+	case KDC_OPT_WARMUP: t->warmup = (size_t)kdc_long("--warmup", a, 0, 100000); break;
 	case KDC_OPT_MIXUP: t->mixup = kdc_double("--mixup", a, 0, 100, 0); break;
 	case KDC_OPT_EMA: t->ema = kdc_double("--ema", a, 0, 0.999999, 0); break;
 	case KDC_OPT_SEED: t->seed = (uint64_t)kdc_long("--seed", a, 0, (1LL << 62)); break;
@@ -140,6 +144,9 @@ kdc_train_opt(kdc_train_cfg *cfg, int c, const char *a)
 void
 kdc_train_setup(const kdc_train_cfg *cfg)
 {
+	if (cfg->t.warmup > cfg->t.epochs)
+		kdc_usage_error("--warmup %zu is longer than the run (--epochs %zu)",
+		                cfg->t.warmup, cfg->t.epochs);
 	kdb_set_threads(cfg->threads);
 }
 

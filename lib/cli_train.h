@@ -30,7 +30,7 @@ enum {
 	KDC_OPT_LR_END, KDC_OPT_MOMENTUM, KDC_OPT_IN_DROP, KDC_OPT_DROP,
 	KDC_OPT_MAXNORM, KDC_OPT_WD, KDC_OPT_JITTER, KDC_OPT_SEED, KDC_OPT_VAL,
 	KDC_OPT_THREADS, KDC_OPT_STD, KDC_OPT_NOSTD, KDC_OPT_LABEL_COL,
-	KDC_OPT_HEADER, KDC_OPT_ROWS, KDC_OPT_CHECKPOINT, KDC_OPT_RESUME, KDC_OPT_FLIP, KDC_OPT_EMA, KDC_OPT_MIXUP, KDC_OPT_SCHEDULE, KDC_OPT_LAST
+	KDC_OPT_HEADER, KDC_OPT_ROWS, KDC_OPT_CHECKPOINT, KDC_OPT_RESUME, KDC_OPT_FLIP, KDC_OPT_EMA, KDC_OPT_MIXUP, KDC_OPT_SCHEDULE, KDC_OPT_WARMUP, KDC_OPT_LAST
 };
 
 /* KDC_TRAIN_LONGOPTS: the shared entries of a struct option table */
@@ -50,6 +50,7 @@ enum {
 	{ "ema", required_argument, NULL, KDC_OPT_EMA }, \
 	{ "mixup", required_argument, NULL, KDC_OPT_MIXUP }, \
 	{ "schedule", required_argument, NULL, KDC_OPT_SCHEDULE }, \
+	{ "warmup", required_argument, NULL, KDC_OPT_WARMUP }, \
 	{ "seed", required_argument, NULL, KDC_OPT_SEED }, \
 	{ "val", required_argument, NULL, KDC_OPT_VAL }, \
 	{ "threads", required_argument, NULL, KDC_OPT_THREADS }, \
@@ -74,7 +75,8 @@ void kdc_train_defaults(kdc_train_cfg *cfg, const char *hidden);
  * was a shared option, 0 otherwise; bad values exit 2. */
 int kdc_train_opt(kdc_train_cfg *cfg, int c, const char *arg);
 
-/* kdc_train_setup: after option parsing: BLAS threads. */
+/* kdc_train_setup: after option parsing: checks that span options
+ * (exit 2), BLAS threads. */
 void kdc_train_setup(const kdc_train_cfg *cfg);
 
 /* kdc_holdout: split all into *train and *val as cfg->val says (a row

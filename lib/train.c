@@ -95,6 +95,14 @@ kdt_lr(const kdt_opts *o, size_t ep)
 }
 
 double
+kdt_step_lr(const kdt_opts *o, size_t ep, size_t s, size_t steps)
+{
+	double lr = kdt_lr(o, ep);
+	size_t g = ep * steps + s, S = o->warmup * steps;
+	return g < S ? lr * (double)(g + 1) / (double)S : lr;
+}
+
+double
 kdt_error_rate(const kdm_model *m, const kdd_set *s, const float *targets,
                kd_err *e)
 {
@@ -159,10 +167,11 @@ check(const kdm_model *m, const kdt_data *d, const kdt_opts *o, kd_err *e)
 		return -1;
 	}
 	if (o->epochs < 1 || o->batch < 1 || !(o->lr > 0) || !(o->lr_end > 0) ||
-	    !(o->ema >= 0 && o->ema < 1) ||
+	    !(o->ema >= 0 && o->ema < 1) || o->warmup > o->epochs ||
 	    (o->schedule != KDT_GEOMETRIC && o->schedule != KDT_COSINE)) {
 		kd_err_set(e, KD_EUSAGE, "epochs, batch and learning rates must be positive, "
-		           "the average's decay in [0, 1), and the schedule known");
+		           "the average's decay in [0, 1), the warm-up no longer "
+		           "than the run and the schedule known");
 		return -1;
 	}
 	if (o->loss == KDT_HARD || (o->loss == KDT_DISTILL && o->alpha < 1.0)) {
@@ -451,7 +460,7 @@ kdt_fit(kdm_model *m, const kdt_data *d, const kdt_opts *o,
 				           isnan(loss) ? "nan" : "infinite", o->lr);
 				goto done;
 			}
-			kdm_train_step(tr, (float)lr);
+			kdm_train_step(tr, (float)kdt_step_lr(o, ep, i / G, steps));
 			if (avg)
 				ema_update(avg, m->params, m->nparams,
 				           ema_decay(o->ema, ep * steps + i / G));

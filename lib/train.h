@@ -49,6 +49,10 @@ typedef struct kdt_opts {
 	double   lr_end;     /* learning rate of the last epoch */
 	int      schedule;   /* enum kdt_schedule: how the rate goes from lr to
 	                      * lr_end (kdt_lr) */
+	size_t   warmup;     /* 0, or epochs over which the rate rises linearly
+	                      * to the schedule's: over the S steps of those
+	                      * epochs, step s (from 0) takes (s+1)/S of it
+	                      * (kdt_step_lr); at most epochs */
 	kdm_opts reg;        /* momentum, dropout, max-norm, weight decay */
 	int      jitter;     /* largest random shift in pixels (needs image shape) */
 	int      flip;       /* mirror each image left to right with probability
@@ -145,6 +149,11 @@ double kdt_mixup(kdr_rng *r, double a, const float *X, const int32_t *y,
  * o->schedule, with f = ep / (epochs - 1) (0 for a single epoch): lr in
  * the first epoch, lr_end in the last. */
 double kdt_lr(const kdt_opts *o, size_t ep);
+
+/* kdt_step_lr: the rate of step s (from 0) of epoch ep, epochs being
+ * steps long: kdt_lr(o, ep), times (g+1)/(o->warmup * steps) while the
+ * run's step g = ep * steps + s is within the warm-up. */
+double kdt_step_lr(const kdt_opts *o, size_t ep, size_t s, size_t steps);
 
 /* kdt_error_rate: the fraction of rows of s that m classifies wrongly:
  * against s's labels, or against the argmax of targets (n,K) when s has

@@ -87,6 +87,19 @@ stop_after_checkpoint() {
 	[ ! -e s3.kdm ]
 }
 
+@test "--warmup: stopped within the warm-up, --resume gives the same model" {
+	OPTS+=(--warmup 3) # the first checkpoint is a third of the way up
+	kd-student -q -o whole.kdm "${OPTS[@]}"
+	stop_after_checkpoint TERM
+	run kd-student -q -o s.kdm "${OPTS[@]}" --resume ck
+	assert_success
+	cmp whole.kdm s.kdm
+	# nor does a checkpoint of a warm-up resume a run without one
+	run kd-student -q -o s2.kdm "${OPTS[@]:0:${#OPTS[@]}-2}" --resume ck
+	assert_failure
+	assert_output --partial "'ck': a checkpoint of another run"
+}
+
 @test "kd-teacher train resumes too" {
 	T_OPTS=(--hidden 64 --epochs 3 --threads 1 --seed 2 --val 500 --dropout 0.5)
 	kd-teacher train -q -o whole.kdm "${T_OPTS[@]}" d.csv

@@ -293,6 +293,20 @@ agreement() {
 	[ ! -e c.kdm ]
 }
 
+@test "--warmup N: another run that learns as well; a warm-up longer than the run is refused" {
+	blobs
+	kd-teacher train -q -o m.kdm --hidden 16 --epochs 5 --val 500 --warmup 2 train.csv
+	kd-teacher -m m.kdm test.csv > m.kd
+	echo "errors with --warmup 2: $(errors m.kd) / 1000"
+	[ "$(errors m.kd)" -lt 150 ]
+	kd-teacher train -q -o n.kdm --hidden 16 --epochs 5 --val 500 train.csv
+	! cmp -s m.kdm n.kdm
+	run --separate-stderr kd-student -q -o s.kdm --hidden 8 --epochs 3 --warmup 4 < /dev/null
+	[ "$status" -eq 2 ]
+	[[ "$stderr" == "kd-student: --warmup 4 is longer than the run (--epochs 3)"* ]] || { echo "$stderr"; false; }
+	[ ! -e s.kdm ]
+}
+
 @test "--schedule cosine: the rate falls on a cosine from --lr to --lr-end; an unknown schedule is refused" {
 	blobs
 	kd-teacher train -o m.kdm --hidden 16 --epochs 5 --val 500 --lr 0.1 --lr-end 0.001 \

@@ -8,7 +8,8 @@
  * step of kdt_fit with it against one step of distillation (T = 1) on
  * the mixed rows and targets made here. And the learning-rate schedules
  * (kdt_lr) against hand-computed rates, and the rate a cosine run's
- * second step really took, measured from its parameters. */
+ * second step really took, measured from its parameters; the warm-up
+ * (kdt_step_lr) alike. */
 #include "train.h"
 #include "kdtest.h"
 #include "blobs.h"
@@ -367,7 +368,7 @@ test_lr_schedules(void)
 
 /* the parameters at the end of each epoch, copied by the callback */
 struct snap {
-	const kdm_model *m;
+	kdm_model *m;
 	float *p[4];
 	double lr[4];
 };
@@ -382,60 +383,146 @@ snap_report(const kdt_progress *p, void *ctx)
 	memcpy(s->p[p->epoch], s->m->params, s->m->nparams * sizeof *s->m->params);
 }
 
-/* a cosine run of 3 epochs, lr 0.1 to 0.001, one full-batch step an
- * epoch and no momentum: its second step is -0.0505 * g(params after
- * the first), where g is measured by one step at lr 1 from those
- * parameters (a geometric schedule would have taken 0.01) */
+/* fitted_rate: the rate of the one step that took a model's parameters
+ * from `from` to `to` (P of them; no momentum), where the gradient g at
+ * `from` is measured by one step at lr 1 from there (step = rate *
+ * (g - from), rate = <step, g - from> / |g - from|^2); *worst is the
+ * parameter furthest from a step at rate want */
+static double
+fitted_rate(const kdd_set *tr, const float *from, const float *to, size_t P,
+            double want, double *worst)
+{
+	kdm_model *g = new_model();
+	kdt_opts o;
+	kd_err e;
+	double num = 0, den = 0;
+
+	memcpy(g->params, from, P * sizeof *g->params);
+	opts(&o, 1, 0.0);
+	o.reg.momentum = 0.0f;
+	o.lr = o.lr_end = 1.0;
+	KT_CHECK(kdt_fit(g, &(kdt_data){ tr, NULL, NULL, NULL }, &o, NULL, NULL, &e) == 0);
+	*worst = 0;
+	for (size_t j = 0; j < P; j++) {
+		double step = (double)to[j] - from[j], unit = (double)g->params[j] - from[j];
+		double d = fabs(step - want * unit);
+		num += step * unit;
+		den += unit * unit;
+		*worst = d > *worst ? d : *worst;
+	}
+	KT_CHECK(den > 0);
+	kdm_free(g);
+	return den > 0 ? num / den : 0;
+}
+
+/* a run of 3 epochs, lr 0.1 (to lr_end), one full-batch step an epoch
+ * and no momentum, on fresh blobs; s gets the parameters before (p[0])
+ * and after each epoch */
+static void
+run_three_steps(kdd_set *tr, kdt_opts *o, struct snap *s)
+{
+	kdr_rng r;
+	kd_err e;
+	kdm_model *m = new_model();
+
+	kdr_init(&r, 31);
+	fill(tr, N, &r);
+	s->m = m;
+	for (int i = 0; i < 4; i++)
+		s->p[i] = calloc(m->nparams, sizeof *s->p[i]);
+	memcpy(s->p[0], m->params, m->nparams * sizeof *m->params);
+	o->reg.momentum = 0.0f;
+	o->lr = 0.1;
+	KT_CHECK(kdt_fit(m, &(kdt_data){ tr, NULL, NULL, NULL }, o, snap_report, s, &e) == 0);
+}
+
+/* a cosine run of 3 epochs, lr 0.1 to 0.001: its second step is -0.0505
+ * times the gradient (a geometric schedule would have taken 0.01) */
 static void
 test_cosine_run_takes_its_rates(void)
 {
 	kdd_set tr;
-	kdr_rng r;
 	kdt_opts o;
-	kd_err e;
 	struct snap s;
-	kdm_model *m = new_model(), *g = new_model();
-	size_t P = m->nparams;
-	double num = 0, den = 0, worst = 0;
+	double worst, rate;
+	size_t P;
 
-	kdr_init(&r, 31);
-	fill(&tr, N, &r);
-	s.m = m;
-	for (int i = 0; i < 4; i++)
-		s.p[i] = calloc(P, sizeof *s.p[i]);
 	opts(&o, 3, 0.0);
-	o.reg.momentum = 0.0f;
-	o.lr = 0.1;
 	o.lr_end = 0.001;
 	o.schedule = KDT_COSINE;
-	KT_CHECK(kdt_fit(m, &(kdt_data){ &tr, NULL, NULL, NULL }, &o, snap_report, &s, &e) == 0);
+	run_three_steps(&tr, &o, &s);
 	KT_NEAR(s.lr[1], 0.1, 0);
 	KT_NEAR(s.lr[2], 0.0505, 1e-12);
 	KT_NEAR(s.lr[3], 0.001, 1e-12);
-
-	memcpy(g->params, s.p[1], P * sizeof *g->params);
-	opts(&o, 1, 0.0);
-	o.reg.momentum = 0.0f;
-	o.lr = o.lr_end = 1.0;
-	KT_CHECK(kdt_fit(g, &(kdt_data){ &tr, NULL, NULL, NULL }, &o, NULL, NULL, &e) == 0);
-	/* the rate of the second step, fitted over all parameters (step =
-	 * rate * (g - p1), rate = <step, g - p1> / |g - p1|^2), and the
-	 * parameter furthest from a step at 0.0505 */
-	for (size_t j = 0; j < P; j++) {
-		double step = (double)s.p[2][j] - s.p[1][j], unit = (double)g->params[j] - s.p[1][j];
-		double d = fabs(step - 0.0505 * unit);
-		num += step * unit;
-		den += unit * unit;
-		worst = d > worst ? d : worst;
-	}
-	KT_CHECK(den > 0);
-	KT_NEAR(num / den, 0.0505, 0.0505 * 1e-3);
-	printf("# cosine epoch 2: fitted rate %.6f, worst parameter off by %.2g\n", num / den, worst);
+	P = s.m->nparams;
+	rate = fitted_rate(&tr, s.p[1], s.p[2], P, 0.0505, &worst);
+	KT_NEAR(rate, 0.0505, 0.0505 * 1e-3);
+	printf("# cosine epoch 2: fitted rate %.6f, worst parameter off by %.2g\n", rate, worst);
 	KT_CHECK(worst < 1e-5);
 	for (int i = 0; i < 4; i++)
 		free(s.p[i]);
-	kdm_free(m);
-	kdm_free(g);
+	kdm_free(s.m);
+	kdd_free(&tr);
+}
+
+/* kdt_step_lr against rates worked by hand: a warm-up of 2 epochs of 4
+ * steps (S = 8) under a cosine from 0.1 to 0.001 over 3 epochs: step s
+ * of epoch 0 takes 0.1 (s+1)/8, of epoch 1 0.0505 (s+5)/8, of epoch 2
+ * 0.001; without a warm-up the epoch's rate */
+static void
+test_warmup_rates(void)
+{
+	kdt_opts o;
+
+	kdt_opts_init(&o);
+	o.epochs = 3;
+	o.lr = 0.1;
+	o.lr_end = 0.001;
+	o.schedule = KDT_COSINE;
+	KT_NEAR(kdt_step_lr(&o, 0, 0, 4), 0.1, 1e-12);
+	o.warmup = 2;
+	KT_NEAR(kdt_step_lr(&o, 0, 0, 4), 0.0125, 1e-12);
+	KT_NEAR(kdt_step_lr(&o, 0, 3, 4), 0.05, 1e-12);
+	KT_NEAR(kdt_step_lr(&o, 1, 0, 4), 0.0505 * 5 / 8, 1e-12);
+	KT_NEAR(kdt_step_lr(&o, 1, 3, 4), 0.0505, 1e-12);
+	KT_NEAR(kdt_step_lr(&o, 2, 0, 4), 0.001, 1e-12);
+	o.warmup = 3; /* the whole run */
+	KT_NEAR(kdt_step_lr(&o, 2, 3, 4), 0.001, 1e-12);
+	KT_NEAR(kdt_step_lr(&o, 2, 1, 4), 0.001 * 10 / 12, 1e-12);
+}
+
+/* a run with a warm-up of 2 one-step epochs at a constant 0.1 really
+ * takes steps of 0.05, then 0.1, then 0.1 (measured from its parameters,
+ * as above); and a warm-up longer than the run is refused */
+static void
+test_warmup_run_takes_its_rates(void)
+{
+	static const double want[3] = { 0.05, 0.1, 0.1 };
+	kdd_set tr;
+	kdt_opts o;
+	kd_err e;
+	struct snap s;
+	size_t P;
+
+	opts(&o, 3, 0.0);
+	o.lr_end = 0.1;
+	o.warmup = 2;
+	run_three_steps(&tr, &o, &s);
+	P = s.m->nparams;
+	for (int k = 0; k < 3; k++) {
+		double worst, rate = fitted_rate(&tr, s.p[k], s.p[k + 1], P, want[k], &worst);
+		printf("# warm-up step %d: fitted rate %.6f (want %g), worst parameter off by %.2g\n",
+		       k + 1, rate, want[k], worst);
+		KT_NEAR(rate, want[k], want[k] * 1e-3);
+		KT_CHECK(worst < 1e-5);
+	}
+	opts(&o, 3, 0.0);
+	o.warmup = 4;
+	KT_CHECK(kdt_fit(s.m, &(kdt_data){ &tr, NULL, NULL, NULL }, &o, NULL, NULL, &e) == -1);
+	KT_CHECK(strstr(e.msg, "warm-up") != NULL);
+	for (int i = 0; i < 4; i++)
+		free(s.p[i]);
+	kdm_free(s.m);
 	kdd_free(&tr);
 }
 
@@ -450,5 +537,7 @@ main(void)
 	KT_RUN(test_mixup_refused_without_hard_labels);
 	KT_RUN(test_lr_schedules);
 	KT_RUN(test_cosine_run_takes_its_rates);
+	KT_RUN(test_warmup_rates);
+	KT_RUN(test_warmup_run_takes_its_rates);
 	return kt_done();
 }
