@@ -41,6 +41,10 @@ const char kdc_train_help[] =
 	"                          of the rows when there are under 50000; 0: none),\n"
 	"                          or score on the data in FILE; the epoch with the\n"
 	"                          lowest validation error is the one kept\n"
+	"      --val-seed N        seed of the choice of the N held-out rows\n"
+	"                          (default: --seed); runs of several seeds\n"
+	"                          can so hold out the same rows, say those\n"
+	"                          their teacher held out\n"
 	"      --threads N         BLAS threads (default: all cores)\n"
 	"      --standardize, --no-standardize\n"
 	"                          scale each feature by its training mean and\n"
@@ -117,6 +121,10 @@ kdc_train_opt(kdc_train_cfg *cfg, int c, const char *a)
 	case KDC_OPT_EMA: t->ema = kdc_double("--ema", a, 0, 0.999999, 0); break;
 	case KDC_OPT_SEED: t->seed = (uint64_t)kdc_long("--seed", a, 0, (1LL << 62)); break;
 	case KDC_OPT_VAL: cfg->val = a; break;
+	case KDC_OPT_VAL_SEED:
+		cfg->val_seed = (uint64_t)kdc_long("--val-seed", a, 0, (1LL << 62));
+		cfg->val_seeded = 1;
+		break;
 	case KDC_OPT_THREADS: cfg->threads = (int)kdc_long("--threads", a, 1, 1024); break;
 	case KDC_OPT_STD: cfg->standardize = 1; break;
 	case KDC_OPT_NOSTD: cfg->standardize = 0; break;
@@ -169,7 +177,8 @@ kdc_holdout(const kdc_train_cfg *cfg, const kdd_set *all, const float *targets,
 		size_t nval = (size_t)kdc_long("--val", s, 0, 1LL << 40);
 		if (nval >= all->n)
 			kdc_die("--val %zu: the data has only %zu rows", nval, all->n);
-		if (kdt_split(all, targets, K, nval, cfg->t.seed, train, ttrain, val, tval, &e))
+		if (kdt_split(all, targets, K, nval, cfg->val_seeded ? cfg->val_seed : cfg->t.seed,
+		              train, ttrain, val, tval, &e))
 			kdc_fail(&e);
 		return;
 	}

@@ -16,6 +16,8 @@ typedef struct kdc_train_cfg {
 	size_t      hidden[KDM_MAX_LAYERS];  /* hidden layer widths */
 	size_t      n_hidden;
 	const char *val;        /* "N" rows held out, or a data file */
+	int         val_seeded; /* 1: val_seed chooses the held-out rows */
+	uint64_t    val_seed;   /* (else the run's seed, t.seed, does) */
 	int         threads;    /* BLAS threads, 0 = all cores */
 	int         quiet;      /* no progress */
 	int         standardize;/* 1 on, 0 off, -1 on unless the data are images */
@@ -30,7 +32,7 @@ enum {
 	KDC_OPT_LR_END, KDC_OPT_MOMENTUM, KDC_OPT_IN_DROP, KDC_OPT_DROP,
 	KDC_OPT_MAXNORM, KDC_OPT_WD, KDC_OPT_JITTER, KDC_OPT_SEED, KDC_OPT_VAL,
 	KDC_OPT_THREADS, KDC_OPT_STD, KDC_OPT_NOSTD, KDC_OPT_LABEL_COL,
-	KDC_OPT_HEADER, KDC_OPT_ROWS, KDC_OPT_CHECKPOINT, KDC_OPT_RESUME, KDC_OPT_FLIP, KDC_OPT_EMA, KDC_OPT_MIXUP, KDC_OPT_SCHEDULE, KDC_OPT_WARMUP, KDC_OPT_LAST
+	KDC_OPT_HEADER, KDC_OPT_ROWS, KDC_OPT_CHECKPOINT, KDC_OPT_RESUME, KDC_OPT_FLIP, KDC_OPT_EMA, KDC_OPT_MIXUP, KDC_OPT_SCHEDULE, KDC_OPT_WARMUP, KDC_OPT_VAL_SEED, KDC_OPT_LAST
 };
 
 /* KDC_TRAIN_LONGOPTS: the shared entries of a struct option table */
@@ -53,6 +55,7 @@ enum {
 	{ "warmup", required_argument, NULL, KDC_OPT_WARMUP }, \
 	{ "seed", required_argument, NULL, KDC_OPT_SEED }, \
 	{ "val", required_argument, NULL, KDC_OPT_VAL }, \
+	{ "val-seed", required_argument, NULL, KDC_OPT_VAL_SEED }, \
 	{ "threads", required_argument, NULL, KDC_OPT_THREADS }, \
 	{ "standardize", no_argument, NULL, KDC_OPT_STD }, \
 	{ "no-standardize", no_argument, NULL, KDC_OPT_NOSTD }, \
