@@ -460,7 +460,8 @@ kdt_fit(kdm_model *m, const kdt_data *d, const kdt_opts *o,
 				           isnan(loss) ? "nan" : "infinite", o->lr);
 				goto done;
 			}
-			kdm_train_step(tr, (float)kdt_step_lr(o, ep, i / G, steps));
+			p.lr = kdt_step_lr(o, ep, i / G, steps);
+			kdm_train_step(tr, (float)p.lr);
 			if (avg)
 				ema_update(avg, m->params, m->nparams,
 				           ema_decay(o->ema, ep * steps + i / G));

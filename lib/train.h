@@ -101,7 +101,8 @@ typedef struct kdt_progress {
 	size_t epoch, epochs;  /* current epoch, from 1, and the total */
 	size_t done, total;    /* training rows done in this epoch, and in one */
 	double loss;           /* mean training loss so far in this epoch */
-	double lr;             /* learning rate of this epoch */
+	double lr;             /* learning rate of the last step (of this
+	                        * epoch's, kdt_lr, past any warm-up) */
 	double samples_per_s;  /* training speed this epoch */
 	double eta_s;          /* estimated seconds left for the whole run */
 	int    end_of_epoch;   /* 1: the epoch is over and val_* are set */

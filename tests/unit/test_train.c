@@ -508,6 +508,9 @@ test_warmup_run_takes_its_rates(void)
 	o.lr_end = 0.1;
 	o.warmup = 2;
 	run_three_steps(&tr, &o, &s);
+	/* and the progress reports the rate of the epoch's last step */
+	KT_NEAR(s.lr[1], 0.05, 1e-12);
+	KT_NEAR(s.lr[2], 0.1, 1e-12);
 	P = s.m->nparams;
 	for (int k = 0; k < 3; k++) {
 		double worst, rate = fitted_rate(&tr, s.p[k], s.p[k + 1], P, want[k], &worst);
