@@ -263,7 +263,8 @@ warn_dead(const kdm_model *m, const kdd_set *s, const char *what)
 		if (dead * 5 > m->sizes[l])
 			kdc_warn("%zu of %zu units of hidden layer %zu never fire on the %zu %s rows "
 			         "(dead ReLUs, which learn no more; often the first steps were too large: "
-			         "a lower --lr, or for a student a lower -T, may keep them alive)",
+			         "a --warmup, a lower --lr, or for a student a lower -T, may keep "
+			         "them alive)",
 			         dead, m->sizes[l], l, s->n, what);
 	}
 	kdm_ws_free(ws);
@@ -290,10 +291,11 @@ kdc_train_fit(const kdc_train_cfg *cfg, const kdt_data *d, size_t K,
 		kdc_fail(&e);
 	if (kdt_fit(m, d, &cfg->t, kdc_report, (void *)cfg, &e))
 		kdc_fail(&e);
-	if (d->val && d->val->n)
-		warn_dead(m, d->val, "validation");
-	else
-		warn_dead(m, d->train, "training");
+	/* the workers of a data-parallel run hold the same model and
+	 * validation rows: the first speaks for them all */
+	if (cfg->t.worker == 0)
+		warn_dead(m, d->val && d->val->n ? d->val : d->train,
+		          d->val && d->val->n ? "validation" : "training");
 	return m;
 }
 

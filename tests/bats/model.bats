@@ -165,7 +165,7 @@ agreement() {
 
 @test "dead ReLUs are reported: a warning names the layer, the model is still written" {
 	blobs
-	dead='16 of 16 units of hidden layer 2 never fire on the 500 validation rows (dead ReLUs, which learn no more; often the first steps were too large: a lower --lr, or for a student a lower -T, may keep them alive)'
+	dead='16 of 16 units of hidden layer 2 never fire on the 500 validation rows (dead ReLUs, which learn no more; often the first steps were too large: a --warmup, a lower --lr, or for a student a lower -T, may keep them alive)'
 	# too large a rate kills a layer of the teacher, and of a student
 	run --separate-stderr kd-teacher train -q -o t.kdm --hidden 16,16 --input-dropout 0 --dropout 0 --max-norm 0 --epochs 3 --lr 3 --val 500 train.csv
 	assert_success

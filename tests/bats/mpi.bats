@@ -136,6 +136,17 @@ Try 'kd-student-mpi --help' for more information."
 	[ ! -e x.kdm ]
 }
 
+@test "dead ReLUs are told once, by rank 0, not by every process" {
+	# too large a rate kills hidden units (as in model.bats); each process
+	# holds the same model and validation rows
+	run --separate-stderr mpi 2 -q -o x.kdm "${OPTS[@]}" --hidden 16,16 --lr 3
+	assert_success
+	echo "$stderr"
+	[ "$(grep -c 'never fire on the 300 validation rows' <<< "$stderr")" -eq 1 ]
+	grep -q '^kd-student-mpi: [0-9]* of 16 units of hidden layer [12] never fire' <<< "$stderr"
+	[ -s x.kdm ]
+}
+
 @test "stopped after a checkpoint, mpirun -np 2 --resume gives the same model; one process refuses it" {
 	# enough epochs after the first checkpoint (0.4 s each here) that the
 	# run is still going when the test stops it
