@@ -39,6 +39,20 @@ stop_after_checkpoint() {
 	[ "$st" -eq $((128 + $(kill -l "$1"))) ] || { echo "kd-student exited $st after SIG$1"; return 1; }
 }
 
+# resumes_only_itself: with OPTS ending in an option and its value, a run
+# stopped after its first checkpoint resumes to the model of a run never
+# stopped, and its checkpoint does not resume a run without that option
+resumes_only_itself() {
+	kd-student -q -o whole.kdm "${OPTS[@]}"
+	stop_after_checkpoint TERM
+	run kd-student -q -o s.kdm "${OPTS[@]}" --resume ck
+	assert_success
+	cmp whole.kdm s.kdm
+	run kd-student -q -o s2.kdm "${OPTS[@]:0:${#OPTS[@]}-2}" --resume ck
+	assert_failure
+	assert_output --partial "'ck': a checkpoint of another run"
+}
+
 @test "interrupted without checkpoints: no model and no temporary are left" {
 	for sig in INT TERM; do
 		# far more epochs than it can run in the second it is given
@@ -71,15 +85,7 @@ stop_after_checkpoint() {
 	# (that the average is what is saved, and is not the last weights, is
 	# test_train's part)
 	OPTS+=(--ema 0.99)
-	kd-student -q -o whole.kdm "${OPTS[@]}"
-	stop_after_checkpoint TERM
-	run kd-student -q -o s.kdm "${OPTS[@]}" --resume ck
-	assert_success
-	cmp whole.kdm s.kdm
-	# a checkpoint with an average does not resume a run without one
-	run kd-student -q -o s2.kdm "${OPTS[@]:0:${#OPTS[@]}-2}" --resume ck
-	assert_failure
-	assert_output --partial "'ck': a checkpoint of another run"
+	resumes_only_itself
 	# a decay of 1 would never move
 	run --separate-stderr kd-student -q -o s3.kdm "${OPTS[@]}" --ema 1
 	assert_failure 2
@@ -89,15 +95,7 @@ stop_after_checkpoint() {
 
 @test "--warmup: stopped within the warm-up, --resume gives the same model" {
 	OPTS+=(--warmup 3) # the first checkpoint is a third of the way up
-	kd-student -q -o whole.kdm "${OPTS[@]}"
-	stop_after_checkpoint TERM
-	run kd-student -q -o s.kdm "${OPTS[@]}" --resume ck
-	assert_success
-	cmp whole.kdm s.kdm
-	# nor does a checkpoint of a warm-up resume a run without one
-	run kd-student -q -o s2.kdm "${OPTS[@]:0:${#OPTS[@]}-2}" --resume ck
-	assert_failure
-	assert_output --partial "'ck': a checkpoint of another run"
+	resumes_only_itself
 }
 
 @test "kd-teacher train resumes too" {
