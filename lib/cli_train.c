@@ -276,6 +276,8 @@ kdc_train_fit(const kdc_train_cfg *cfg, const kdt_data *d, size_t K,
               const char *names, size_t names_len)
 {
 	const kdd_set *t = d->train;
+	/* dead units are looked for on the validation rows, if any */
+	const kdd_set *look = d->val && d->val->n ? d->val : t;
 	kdm_model *m;
 	kd_err e;
 	int std = cfg->standardize;
@@ -294,8 +296,7 @@ kdc_train_fit(const kdc_train_cfg *cfg, const kdt_data *d, size_t K,
 	/* the workers of a data-parallel run hold the same model and
 	 * validation rows: the first speaks for them all */
 	if (cfg->t.worker == 0)
-		warn_dead(m, d->val && d->val->n ? d->val : d->train,
-		          d->val && d->val->n ? "validation" : "training");
+		warn_dead(m, look, look == t ? "training" : "validation");
 	return m;
 }
 
