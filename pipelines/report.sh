@@ -159,6 +159,7 @@ results)
 			.["student-hard"] as $h | .["student-kd"] as $k | .teacher as $t |
 			"\nThe distilled student makes \(if $k < $h then "\($h - $k) fewer" elif $k > $h then "\($k - $h) more" else "as many" end) test errors than the hard-label student; " +
 			(if $t < $h and $k > $h then "it closes none of the gap between the hard-label student (\($h)) and the teacher (\($t))."
+			 elif $t < $h and $k < $t then "it closes all of the gap between the hard-label student (\($h)) and the teacher (\($t)), and makes \($t - $k) fewer errors than the teacher."
 			 elif $t < $h then "it closes \((($h - $k) / ($h - $t) * 1000 | round) / 10)% of the gap between the hard-label student and the teacher."
 			 else "the teacher (\($t)) is no better than the hard-label student (\($h)), so there is no gap to close." end)' "$dir/demo.json"
 	fi

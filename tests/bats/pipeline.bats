@@ -184,7 +184,7 @@ ensemble student-from-ensemble test 500"
 	grep -q '^## The main job' results/RESULTS.md
 	grep -q '^## Ensemble' results/RESULTS.md
 	grep -q '^## A class left out' results/RESULTS.md
-	grep -Eq 'closes (.*% of|none of) the gap|no gap to close' results/RESULTS.md
+	grep -Eq 'closes (.*% of|none of|all of) the gap|no gap to close' results/RESULTS.md
 	# a new T remakes every stream softened at T, not only the students
 	run "$KD_BIN/kd-cat" --info work/ens/t1.soft.kd
 	assert_line 'temperature: 4'
@@ -305,6 +305,15 @@ ensemble student-from-ensemble test 500"
 	run bash "$REPO/pipelines/report.sh" results r
 	assert_success
 	assert_output --partial 'makes 10 more test errors than the hard-label student; it closes none of the gap between the hard-label student (200) and the teacher (100).'
+	refute_output --partial '% of the gap'
+	# a distilled student better than its teacher: all of the gap, not
+	# a percentage over 100
+	printf '%s\n' '[{"model":"teacher","errors":100,"accuracy":0.99,"nll":0.1,"ece":0.01},' \
+		'{"model":"student-hard","errors":200,"accuracy":0.98,"nll":0.1,"ece":0.01},' \
+		'{"model":"student-kd","errors":90,"accuracy":0.991,"nll":0.1,"ece":0.01}]' > r/demo.json
+	run bash "$REPO/pipelines/report.sh" results r
+	assert_success
+	assert_output --partial 'makes 110 fewer test errors than the hard-label student; it closes all of the gap between the hard-label student (200) and the teacher (100), and makes 10 fewer errors than the teacher.'
 	refute_output --partial '% of the gap'
 }
 
