@@ -19,6 +19,8 @@ static const unsigned char MAGIC[4] = { 'K', 'D', 'K', 0x1a };
 #define HEADER_SIZE 96 /* bytes before the order array */
 #define FLAG_BEST 1u   /* the best parameters follow the velocities */
 #define FLAG_AVG  2u   /* the moving average follows them (--ema) */
+#define FLAG_ADAM 4u   /* Adam's second moments follow them */
+#define FLAG_STOP 8u   /* the best epoch follows them (--patience) */
 
 /* ---- the fingerprint ---- */
 
@@ -76,6 +78,20 @@ kdk_fingerprint(const kdm_model *m, const kdt_data *d, const kdt_opts *o)
 	crc = crc_f64(crc, o->T);
 	crc = crc_f64(crc, o->alpha);
 	crc = crc_u64(crc, (uint64_t)o->keep_best);
+	/* options added later enter only when not at their old value, so
+	 * that older runs keep their fingerprints */
+	if (o->reg.optimizer != KDM_SGD) {
+		crc = crc_u64(crc, 0x6f7074); /* "opt" */
+		crc = crc_u64(crc, (uint64_t)(int64_t)o->reg.optimizer);
+	}
+	if (o->select != KDT_BY_ERROR) {
+		crc = crc_u64(crc, 0x73656c); /* "sel" */
+		crc = crc_u64(crc, (uint64_t)(int64_t)o->select);
+	}
+	if (o->patience > 0) {
+		crc = crc_u64(crc, 0x706174); /* "pat" */
+		crc = crc_u64(crc, o->patience);
+	}
 	/* a plain run's fingerprint is as it was before workers (and
 	 * flips) existed */
 	if (o->workers > 1)
@@ -115,7 +131,8 @@ kdk_fingerprint(const kdm_model *m, const kdt_data *d, const kdt_opts *o)
 static uint32_t
 flags_of(const kdk_state *s)
 {
-	return (s->best ? FLAG_BEST : 0) | (s->avg ? FLAG_AVG : 0);
+	return (s->best ? FLAG_BEST : 0) | (s->avg ? FLAG_AVG : 0) |
+	       (s->sq ? FLAG_ADAM : 0) | (s->patience ? FLAG_STOP : 0);
 }
 
 int
@@ -150,6 +167,13 @@ kdk_save(const char *path, const kdk_state *s, kd_err *e)
 		kdf_write_u32s(&w, s->best, s->nparams);
 	if (s->avg)
 		kdf_write_u32s(&w, s->avg, s->nparams);
+	if (s->sq)
+		kdf_write_u32s(&w, s->sq, s->nparams);
+	if (s->patience) {
+		unsigned char b[8];
+		kd_put_u64(b, s->best_epoch);
+		kdf_write(&w, b, 8);
+	}
 	kdf_write_crc(&w);
 	/* a failed write leaves ferror set: kdo_commit reports it and
 	 * removes the temporary, so the previous checkpoint stays */
@@ -180,7 +204,7 @@ load(kdf_reader *r, kdk_state *s, uint64_t size)
 {
 	const char *path = r->path;
 	kd_err *e = r->e;
-	unsigned char h[HEADER_SIZE];
+	unsigned char h[HEADER_SIZE], be[8] = { 0 };
 	uint32_t version, flags;
 	uint64_t expect;
 
@@ -214,7 +238,8 @@ load(kdf_reader *r, kdk_state *s, uint64_t size)
 	}
 	/* n and nparams are the run's own, so this cannot overflow */
 	expect = HEADER_SIZE + 4 * (uint64_t)s->n +
-	         4 * (uint64_t)s->nparams * (2 + !!s->best + !!s->avg) + 4;
+	         4 * (uint64_t)s->nparams * (2 + !!s->best + !!s->avg + !!s->sq) +
+	         8 * !!s->patience + 4;
 	if (size != expect) {
 		kd_err_set(e, KD_EFORMAT, "'%s': %s (%llu bytes, expected %llu)", path,
 		           size < expect ? "truncated checkpoint" : "trailing garbage after the checkpoint",
@@ -224,7 +249,9 @@ load(kdf_reader *r, kdk_state *s, uint64_t size)
 	if (kdf_read_u32s(r, s->order, s->n) || kdf_read_u32s(r, s->params, s->nparams) ||
 	    kdf_read_u32s(r, s->vel, s->nparams) ||
 	    (s->best && kdf_read_u32s(r, s->best, s->nparams)) ||
-	    (s->avg && kdf_read_u32s(r, s->avg, s->nparams)))
+	    (s->avg && kdf_read_u32s(r, s->avg, s->nparams)) ||
+	    (s->sq && kdf_read_u32s(r, s->sq, s->nparams)) ||
+	    (s->patience && kdf_read(r, be, 8)))
 		return -1;
 	if (kdf_read_crc(r))
 		return -1;
@@ -233,8 +260,9 @@ load(kdf_reader *r, kdk_state *s, uint64_t size)
 		s->rng.s[i] = kd_get_u64(h + 48 + 8 * i);
 	s->first_loss = kd_get_f64(h + 80);
 	s->best_err = kd_get_f64(h + 88);
+	s->best_epoch = kd_get_u64(be);
 	/* the checksum held: what fails below was written this way */
-	if (s->epoch < 1 || s->epoch > s->epochs ||
+	if (s->epoch < 1 || s->epoch > s->epochs || s->best_epoch > s->epoch ||
 	    !(s->rng.s[0] | s->rng.s[1] | s->rng.s[2] | s->rng.s[3]) ||
 	    !isfinite(s->first_loss) || isnan(s->best_err) ||
 	    !order_ok(s->order, s->n)) {

@@ -5,8 +5,8 @@
  * one epoch to the next: the parameters, the momentum velocities, the
  * random generator, the row order the next shuffle starts from, the best
  * parameters and validation error so far, the moving average of the
- * parameters (--ema), and the first epoch's loss (for the divergence
- * check). Resumed with the same data, options and BLAS
+ * parameters (--ema), Adam's second moments, the best epoch (for
+ * --patience), and the first epoch's loss (for the divergence check). Resumed with the same data, options and BLAS
  * thread count, a run ends with the same model, bit for bit, as one that
  * was never stopped. The file format is lib/CHECKPOINT-FORMAT.md: magic,
  * version, a fingerprint of the run, the state, a CRC-32; it is written
@@ -36,11 +36,17 @@ typedef struct kdk_state {
 	uint32_t *order;       /* (n) the row order the next shuffle permutes */
 	size_t    nparams;     /* parameters of the model */
 	float    *params;      /* (nparams) the model's parameters */
-	float    *vel;         /* (nparams) momentum velocities */
+	float    *vel;         /* (nparams) momentum velocities, or Adam's
+	                          first moments */
+	float    *sq;          /* (nparams) Adam's second moments, or NULL
+	                          under SGD */
 	float    *best;        /* (nparams) parameters of the best epoch, or
 	                          NULL when the run keeps none */
 	float    *avg;         /* (nparams) the moving average of the
 	                          parameters (--ema), or NULL */
+	int       patience;    /* 1: the run stops early, and best_epoch
+	                          is saved */
+	uint64_t  best_epoch;  /* the epoch of best_err (0: none yet) */
 } kdk_state;
 
 /* kdk_fingerprint: a CRC-32 of what must be the same to resume a run: the

@@ -11,13 +11,38 @@
 #include "cli.h"
 #include "model.h"
 
+/* The defaults of a run that names no length or rate, chosen on the
+ * validation rows of scikit-learn's bundled data sets and Fashion-MNIST
+ * (pipelines/results/CHOICES.md has the figures). */
+#define KDC_ADAM_LR       0.001
+#define KDC_ADAM_LR_END   0.001
+#define KDC_AUTO_STEPS    10000 /* steps a run may take ... */
+#define KDC_AUTO_MIN_EP   20    /* ... in at least this many epochs ... */
+#define KDC_AUTO_MAX_EP   1000  /* ... and at most this many */
+#define KDC_AUTO_PAT_STEPS 1000 /* patience: the epochs of this many steps ... */
+#define KDC_AUTO_PAT_EP   10    /* ... and at least this many */
+#define STR_(x) #x
+#define STR(x) STR_(x)
+
 const char kdc_train_help[] =
 	"Training options (shared by kd-teacher train and kd-student):\n"
 	"      --hidden W1,W2,...  hidden layer widths (0 or '' for none)\n"
-	"      --epochs N          passes over the training rows\n"
+	"      --epochs N          passes over the training rows (default: enough\n"
+	"                          for " STR(KDC_AUTO_STEPS) " steps, at least " STR(KDC_AUTO_MIN_EP) " and at\n"
+	"                          most " STR(KDC_AUTO_MAX_EP) " epochs, with --patience)\n"
+	"      --patience N        stop once N epochs have passed without a better\n"
+	"                          validation score (0: never; default: 0 with\n"
+	"                          --epochs, else the epochs of " STR(KDC_AUTO_PAT_STEPS) " steps,\n"
+	"                          at least " STR(KDC_AUTO_PAT_EP) ")\n"
+	"      --select S          what makes an epoch the best, the one kept:\n"
+	"                          loss (validation cross-entropy; default) or\n"
+	"                          error (validation error rate)\n"
+	"      --optimizer O       adam (AdamW; default) or sgd (with --momentum)\n"
 	"      --batch N           rows per step (default 128)\n"
-	"      --lr X              learning rate of the first epoch\n"
-	"      --lr-end X          learning rate of the last epoch\n"
+	"      --lr X              learning rate of the first epoch (default: adam\n"
+	"                          " STR(KDC_ADAM_LR) ", sgd the tool's own, below)\n"
+	"      --lr-end X          learning rate of the last epoch (default: adam\n"
+	"                          " STR(KDC_ADAM_LR_END) ")\n"
 	"      --schedule S        how the rate falls from --lr to --lr-end over the\n"
 	"                          epochs: geometric (default) or cosine\n"
 	"      --warmup N          raise the rate linearly, step by step, from\n"
@@ -88,6 +113,10 @@ kdc_train_defaults(kdc_train_cfg *cfg, const char *hidden)
 	kdt_opts_init(&cfg->t);
 	cfg->val = NULL; /* 5000 rows, or a tenth of fewer than 50000 */
 	cfg->standardize = -1;
+	cfg->t.reg.optimizer = KDM_ADAM;
+	cfg->t.select = KDT_BY_LOSS;
+	cfg->sgd_lr = cfg->t.lr;
+	cfg->sgd_lr_end = cfg->t.lr_end;
 	parse_hidden(cfg, hidden);
 }
 
@@ -97,10 +126,39 @@ kdc_train_opt(kdc_train_cfg *cfg, int c, const char *a)
 	kdt_opts *t = &cfg->t;
 	switch (c) {
 	case KDC_OPT_HIDDEN: parse_hidden(cfg, a); break;
-	case KDC_OPT_EPOCHS: t->epochs = (size_t)kdc_long("--epochs", a, 1, 100000); break;
+	case KDC_OPT_EPOCHS:
+		t->epochs = (size_t)kdc_long("--epochs", a, 1, 100000);
+		cfg->given |= KDC_GIVEN_EPOCHS;
+		break;
+	case KDC_OPT_PATIENCE:
+		t->patience = (size_t)kdc_long("--patience", a, 0, 100000);
+		cfg->given |= KDC_GIVEN_PATIENCE;
+		break;
+	case KDC_OPT_OPTIMIZER:
+		if (!strcmp(a, "adam"))
+			t->reg.optimizer = KDM_ADAM;
+		else if (!strcmp(a, "sgd"))
+			t->reg.optimizer = KDM_SGD;
+		else
+			kdc_usage_error("--optimizer: '%s' is not adam or sgd", a);
+		break;
+	case KDC_OPT_SELECT:
+		if (!strcmp(a, "loss"))
+			t->select = KDT_BY_LOSS;
+		else if (!strcmp(a, "error"))
+			t->select = KDT_BY_ERROR;
+		else
+			kdc_usage_error("--select: '%s' is not loss or error", a);
+		break;
 	case KDC_OPT_BATCH: t->batch = (size_t)kdc_long("--batch", a, 1, 1 << 20); break;
-	case KDC_OPT_LR: t->lr = kdc_double("--lr", a, 0, 100, 1); break;
-	case KDC_OPT_LR_END: t->lr_end = kdc_double("--lr-end", a, 0, 100, 1); break;
+	case KDC_OPT_LR:
+		t->lr = kdc_double("--lr", a, 0, 100, 1);
+		cfg->given |= KDC_GIVEN_LR;
+		break;
+	case KDC_OPT_LR_END:
+		t->lr_end = kdc_double("--lr-end", a, 0, 100, 1);
+		cfg->given |= KDC_GIVEN_LR_END;
+		break;
 	case KDC_OPT_MOMENTUM: t->reg.momentum = (float)kdc_double("--momentum", a, 0, 0.9999, 0); break;
 	case KDC_OPT_IN_DROP: t->reg.input_dropout = (float)kdc_double("--input-dropout", a, 0, 0.95, 0); break;
 	case KDC_OPT_DROP: t->reg.dropout = (float)kdc_double("--dropout", a, 0, 0.95, 0); break;
@@ -150,9 +208,20 @@ kdc_train_opt(kdc_train_cfg *cfg, int c, const char *a)
 }
 
 void
-kdc_train_setup(const kdc_train_cfg *cfg)
+kdc_train_setup(kdc_train_cfg *cfg)
 {
-	if (cfg->t.warmup > cfg->t.epochs)
+	kdt_opts *t = &cfg->t;
+	int adam = t->reg.optimizer == KDM_ADAM;
+
+	/* rates not given are the optimizer's; --lr alone keeps the rate
+	 * constant under Adam, and falls a hundredfold under SGD */
+	if (!(cfg->given & KDC_GIVEN_LR))
+		t->lr = adam ? KDC_ADAM_LR : cfg->sgd_lr;
+	if (!(cfg->given & KDC_GIVEN_LR_END))
+		t->lr_end = !(cfg->given & KDC_GIVEN_LR) ? (adam ? KDC_ADAM_LR_END : cfg->sgd_lr_end) :
+		            adam ? t->lr * (KDC_ADAM_LR_END / KDC_ADAM_LR) :
+		                   t->lr * (cfg->sgd_lr_end / cfg->sgd_lr);
+	if ((cfg->given & KDC_GIVEN_EPOCHS) && cfg->t.warmup > cfg->t.epochs)
 		kdc_usage_error("--warmup %zu is longer than the run (--epochs %zu)",
 		                cfg->t.warmup, cfg->t.epochs);
 	kdb_set_threads(cfg->threads);
@@ -223,9 +292,9 @@ kdc_report(const kdt_progress *p, void *ctx)
 		return;
 	fmt_time(eta, sizeof eta, p->eta_s);
 	if (p->end_of_epoch && p->val_error >= 0)
-		snprintf(val, sizeof val, "  val %s %6.2f%%%s",
+		snprintf(val, sizeof val, "  val %s %6.2f%% loss %.4f%s",
 		         p->val_vs_teacher ? "disagree" : "err", 100.0 * p->val_error,
-		         p->best ? " *" : "  ");
+		         p->val_loss, p->best ? " *" : "  ");
 	if (!p->end_of_epoch) {
 		fprintf(stderr, "\r%s: epoch %zu/%zu  %3.0f%%  loss %.4f  %.0f samples/s  %s left   ",
 		        kdc_prog(), p->epoch, p->epochs, 100.0 * (double)p->done / (double)p->total,
@@ -235,7 +304,10 @@ kdc_report(const kdt_progress *p, void *ctx)
 	}
 	fprintf(stderr, "%s%s: epoch %zu/%zu  loss %.4f%s  lr %.3g  %.0f samples/s  %s left%s\n",
 	        tty ? "\r" : "", kdc_prog(), p->epoch, p->epochs, p->loss, val, p->lr,
-	        p->samples_per_s, eta, tty ? "          " : "");
+	        p->samples_per_s, p->stopped ? "0s" : eta, tty ? "          " : "");
+	if (p->stopped)
+		fprintf(stderr, "%s: stopped early: no better validation score in the last "
+		        "epochs (--patience)\n", kdc_prog());
 }
 
 /* warn_dead: warn of each hidden layer of m in which more than a fifth of
@@ -271,13 +343,42 @@ warn_dead(const kdm_model *m, const kdd_set *s, const char *what)
 	free(live);
 }
 
+/* ceil(a / b), b > 0 */
+static size_t
+div_up(size_t a, size_t b)
+{
+	return a / b + (a % b != 0);
+}
+
+void
+kdc_run_length(kdt_opts *o, unsigned given, size_t n)
+{
+	size_t spe = kdt_steps_per_epoch(o, n);
+
+	if (!spe)
+		return;
+	if (!(given & KDC_GIVEN_EPOCHS)) {
+		size_t ep = div_up(KDC_AUTO_STEPS, spe);
+		o->epochs = ep < KDC_AUTO_MIN_EP ? KDC_AUTO_MIN_EP :
+		            ep > KDC_AUTO_MAX_EP ? KDC_AUTO_MAX_EP : ep;
+	}
+	if (!(given & KDC_GIVEN_PATIENCE)) {
+		size_t pat = div_up(KDC_AUTO_PAT_STEPS, spe);
+		o->patience = given & KDC_GIVEN_EPOCHS ? 0 :
+		              pat < KDC_AUTO_PAT_EP ? KDC_AUTO_PAT_EP : pat;
+	}
+}
+
 kdm_model *
 kdc_train_fit(const kdc_train_cfg *cfg, const kdt_data *d, size_t K,
               const char *names, size_t names_len)
 {
 	const kdd_set *t = d->train;
-	/* dead units are looked for on the validation rows, if any */
-	const kdd_set *look = d->val && d->val->n ? d->val : t;
+	kdt_opts o = cfg->t;
+	/* dead units are looked for on the validation rows when there are
+	 * enough of them that a unit silent on all is likely dead, else on
+	 * the training rows */
+	const kdd_set *look = d->val && d->val->n >= 500 ? d->val : t;
 	kdm_model *m;
 	kd_err e;
 	int std = cfg->standardize;
@@ -291,7 +392,14 @@ kdc_train_fit(const kdc_train_cfg *cfg, const kdt_data *d, size_t K,
 		std = !(t->width && t->height);
 	if (std && kdt_standardize(m, t, &e))
 		kdc_fail(&e);
-	if (kdt_fit(m, d, &cfg->t, kdc_report, (void *)cfg, &e))
+	kdc_run_length(&o, cfg->given, t->n);
+	/* no validation rows: nothing to stop on */
+	if (!(d->val && d->val->n) && !(cfg->given & KDC_GIVEN_PATIENCE))
+		o.patience = 0;
+	if (o.warmup > o.epochs)
+		kdc_usage_error("--warmup %zu is longer than the run (%zu epochs)",
+		                o.warmup, o.epochs);
+	if (kdt_fit(m, d, &o, kdc_report, (void *)cfg, &e))
 		kdc_fail(&e);
 	/* the workers of a data-parallel run hold the same model and
 	 * validation rows: the first speaks for them all */

@@ -23,7 +23,16 @@ typedef struct kdc_train_cfg {
 	int         standardize;/* 1 on, 0 off, -1 on unless the data are images */
 	kdd_load_opts load;     /* how to read CSV data */
 	const char *output;     /* model file to write */
+	unsigned    given;      /* KDC_GIVEN_* bits: options on the command line */
+	double      sgd_lr, sgd_lr_end; /* the tool's rates under --optimizer sgd */
 } kdc_train_cfg;
+
+/* which options the command line gave (kdc_train_cfg.given): the others
+ * take defaults that depend on the optimizer or the data (kdc_train_fit) */
+enum {
+	KDC_GIVEN_EPOCHS = 1, KDC_GIVEN_LR = 2, KDC_GIVEN_LR_END = 4,
+	KDC_GIVEN_PATIENCE = 8
+};
 
 /* option codes of the shared options, above any single-letter option */
 enum {
@@ -32,7 +41,8 @@ enum {
 	KDC_OPT_LR_END, KDC_OPT_MOMENTUM, KDC_OPT_IN_DROP, KDC_OPT_DROP,
 	KDC_OPT_MAXNORM, KDC_OPT_WD, KDC_OPT_JITTER, KDC_OPT_SEED, KDC_OPT_VAL,
 	KDC_OPT_THREADS, KDC_OPT_STD, KDC_OPT_NOSTD, KDC_OPT_LABEL_COL,
-	KDC_OPT_HEADER, KDC_OPT_ROWS, KDC_OPT_CHECKPOINT, KDC_OPT_RESUME, KDC_OPT_FLIP, KDC_OPT_EMA, KDC_OPT_MIXUP, KDC_OPT_SCHEDULE, KDC_OPT_WARMUP, KDC_OPT_VAL_SEED, KDC_OPT_LAST
+	KDC_OPT_HEADER, KDC_OPT_ROWS, KDC_OPT_CHECKPOINT, KDC_OPT_RESUME, KDC_OPT_FLIP, KDC_OPT_EMA, KDC_OPT_MIXUP, KDC_OPT_SCHEDULE, KDC_OPT_WARMUP, KDC_OPT_VAL_SEED,
+	KDC_OPT_OPTIMIZER, KDC_OPT_PATIENCE, KDC_OPT_SELECT, KDC_OPT_LAST
 };
 
 /* KDC_TRAIN_LONGOPTS: the shared entries of a struct option table */
@@ -53,6 +63,9 @@ enum {
 	{ "mixup", required_argument, NULL, KDC_OPT_MIXUP }, \
 	{ "schedule", required_argument, NULL, KDC_OPT_SCHEDULE }, \
 	{ "warmup", required_argument, NULL, KDC_OPT_WARMUP }, \
+	{ "optimizer", required_argument, NULL, KDC_OPT_OPTIMIZER }, \
+	{ "patience", required_argument, NULL, KDC_OPT_PATIENCE }, \
+	{ "select", required_argument, NULL, KDC_OPT_SELECT }, \
 	{ "seed", required_argument, NULL, KDC_OPT_SEED }, \
 	{ "val", required_argument, NULL, KDC_OPT_VAL }, \
 	{ "val-seed", required_argument, NULL, KDC_OPT_VAL_SEED }, \
@@ -78,9 +91,10 @@ void kdc_train_defaults(kdc_train_cfg *cfg, const char *hidden);
  * was a shared option, 0 otherwise; bad values exit 2. */
 int kdc_train_opt(kdc_train_cfg *cfg, int c, const char *arg);
 
-/* kdc_train_setup: after option parsing: checks that span options
- * (exit 2), BLAS threads. */
-void kdc_train_setup(const kdc_train_cfg *cfg);
+/* kdc_train_setup: after option parsing: the learning rates not given
+ * (they depend on the optimizer), checks that span options (exit 2), BLAS
+ * threads. */
+void kdc_train_setup(kdc_train_cfg *cfg);
 
 /* kdc_holdout: split all into *train and *val as cfg->val says (a row
  * count, or a file to load), with targets (all->n, K) split alike when
@@ -96,10 +110,18 @@ void kdc_report(const kdt_progress *p, void *ctx);
 
 /* kdc_train_model: the shared end of both trainers: make the model (D
  * inputs, K classes, cfg's hidden widths and seed, class names and
- * standardisation from train), fit it, save it to cfg->output. Exits 1
+ * standardisation from train), fit it (for the epochs and patience that
+ * kdc_run_length gives, when not given), save it to cfg->output. Exits 1
  * with a message on failure. */
 void kdc_train_model(const kdc_train_cfg *cfg, const kdt_data *d, size_t K,
                      const char *names, size_t names_len);
+
+/* kdc_run_length: o's epochs and patience for n training rows, where the
+ * command line (given) named none: epochs for KDC_AUTO_STEPS steps
+ * within [KDC_AUTO_MIN_EP, KDC_AUTO_MAX_EP], and a patience of the epochs
+ * of KDC_AUTO_PAT_STEPS steps, at least KDC_AUTO_PAT_EP (none after
+ * --epochs N alone, which then runs N epochs). */
+void kdc_run_length(kdt_opts *o, unsigned given, size_t n);
 
 /* kdc_train_fit: kdc_train_model without the saving: the trained model
  * (kdm_free it); for a caller with more to do before it writes, such as a

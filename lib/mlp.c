@@ -513,7 +513,10 @@ struct kdm_train {
 	float *d[2];       /* (max_batch, maxw) gradients of hidden
 	                    * activations, ping-pong */
 	float *grads;      /* (nparams) aligned with m->params */
-	float *vel;        /* (nparams) momentum velocities */
+	float *vel;        /* (nparams) momentum velocities (SGD) or first
+	                    * moments (Adam) */
+	float *sq;         /* (nparams) Adam's second moments, or NULL */
+	uint64_t steps;    /* steps taken (Adam's bias correction) */
 	float *buf;        /* the one allocation all of the above point into */
 };
 
@@ -535,6 +538,10 @@ opts_ok(const kdm_opts *o, kd_err *e)
 	}
 	if (!(o->weight_decay >= 0.0f) || !isfinite(o->weight_decay)) {
 		kd_err_set(e, KD_EUSAGE, "weight decay must be finite and >= 0");
+		return 0;
+	}
+	if (o->optimizer != KDM_SGD && o->optimizer != KDM_ADAM) {
+		kd_err_set(e, KD_EUSAGE, "unknown optimizer %d", o->optimizer);
 		return 0;
 	}
 	return 1;
@@ -559,7 +566,7 @@ kdm_train_new(kdm_model *m, size_t max_batch, const kdm_opts *opts,
 		return NULL;
 	}
 	/* count the floats: activations of every layer input, logits, two
-	 * gradient buffers, grads and velocities */
+	 * gradient buffers, grads, velocities and (Adam) second moments */
 	for (size_t l = 0; l <= L && ok; l++) {
 		ok = mul_ok(max_batch, m->sizes[l], &n) && total <= SIZE_MAX - n;
 		total += ok ? n : 0;
@@ -568,9 +575,9 @@ kdm_train_new(kdm_model *m, size_t max_batch, const kdm_opts *opts,
 	     n <= (SIZE_MAX - total) / 2;
 	if (ok)
 		total += 2 * n;
-	ok = ok && m->nparams <= (SIZE_MAX - total) / 2;
+	ok = ok && m->nparams <= (SIZE_MAX - total) / 3;
 	if (ok)
-		total += 2 * m->nparams;
+		total += (opts->optimizer == KDM_ADAM ? 3 : 2) * m->nparams;
 	ok = ok && total <= SIZE_MAX / sizeof(float);
 	t = ok ? calloc(1, sizeof *t) : NULL;
 	if (t)
@@ -597,6 +604,9 @@ kdm_train_new(kdm_model *m, size_t max_batch, const kdm_opts *opts,
 	t->grads = t->buf + off;
 	off += m->nparams;
 	t->vel = t->buf + off;
+	off += m->nparams;
+	if (opts->optimizer == KDM_ADAM)
+		t->sq = t->buf + off;
 	return t;
 }
 
@@ -614,6 +624,10 @@ kdm_train_set_opts(kdm_train *t, const kdm_opts *opts, kd_err *e)
 {
 	if (!opts_ok(opts, e))
 		return -1;
+	if (opts->optimizer != t->o.optimizer) {
+		kd_err_set(e, KD_EUSAGE, "the optimizer cannot change during training");
+		return -1;
+	}
 	t->o = *opts;
 	return 0;
 }
@@ -732,41 +746,104 @@ update_row(float *w, const float *g, float *v, size_t n, float mu, float lr,
 	return ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]));
 }
 
+/* adam_row: one AdamW step on n parameters w with gradients g, first
+ * moments m and second moments v; a = lr/(1-b1^t), c = 1/sqrt(1-b2^t),
+ * d = lr*wd (0 for biases). Returns the squared L2 norm of the new w,
+ * in 8 lanes as update_row. */
+static float
+adam_row(float *w, const float *g, float *m, float *v, size_t n, float a,
+         float c, float d)
+{
+	const float b1 = (float)KDM_ADAM_BETA1, b2 = (float)KDM_ADAM_BETA2;
+	float s[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+
+	for (size_t i = 0; i < n; i++) {
+		float gi = g[i];
+		float mi = b1 * m[i] + (1.0f - b1) * gi;
+		float vi = b2 * v[i] + (1.0f - b2) * gi * gi;
+		float wi = w[i] - a * mi / (sqrtf(vi) * c + KDM_ADAM_EPS) - d * w[i];
+		m[i] = mi;
+		v[i] = vi;
+		w[i] = wi;
+		s[i & 7] += wi * wi;
+	}
+	return ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]));
+}
+
+/* step_rows: the update of n_out units of n_in incoming weights each,
+ * starting at params offset ow, then max-norm on each; and of their
+ * n_out biases at ob */
+static void
+step_layer(kdm_train *t, size_t ow, size_t ob, size_t n_out, size_t n_in,
+           float lr, float a, float c)
+{
+	kdm_model *m = t->m;
+	float mu = t->o.momentum, wd = t->o.weight_decay, cap = t->o.maxnorm;
+	int adam = t->o.optimizer == KDM_ADAM;
+
+	// W[l], its grads and moments are (n_out,n_in): row j holds the
+	// incoming weights of unit j, updated and then, when longer than
+	// maxnorm, scaled back to length maxnorm while still in cache
+	for (size_t j = 0; j < n_out; j++) {
+		size_t o = ow + j * n_in;
+		float *w = m->params + o, s;
+		if (adam)
+			s = adam_row(w, t->grads + o, t->vel + o, t->sq + o, n_in, a, c, lr * wd);
+		else
+			s = update_row(w, t->grads + o, t->vel + o, n_in, mu, lr, wd);
+		if (cap > 0.0f && s > cap * cap) {
+			float f = cap / sqrtf(s);
+			for (size_t i = 0; i < n_in; i++)
+				w[i] *= f;
+		}
+	}
+	// the n_out biases: no decay, no max-norm
+	if (adam) {
+		adam_row(m->params + ob, t->grads + ob, t->vel + ob, t->sq + ob, n_out, a, c, 0.0f);
+		return;
+	}
+	for (size_t i = 0; i < n_out; i++) {
+		float *bb = m->params + ob, *gb = t->grads + ob, *vb = t->vel + ob;
+		vb[i] = mu * vb[i] - lr * gb[i];
+		bb[i] += vb[i];
+	}
+}
+
 void
 kdm_train_step(kdm_train *t, float lr)
 {
 	kdm_model *m = t->m;
-	float mu = t->o.momentum, wd = t->o.weight_decay, c = t->o.maxnorm;
+	float a = 0.0f, c = 0.0f;
 
 	if (!t->have_grads)
 		return;
-	for (size_t l = 0; l < m->n_layers; l++) {
-		size_t n_in = m->sizes[l], n_out = m->sizes[l + 1];
-		size_t ow = (size_t)(m->W[l] - m->params);
-		size_t ob = (size_t)(m->b[l] - m->params);
-		float *bb = m->b[l], *gb = t->grads + ob, *vb = t->vel + ob;
-
-		// W[l], its grads and velocities are (n_out,n_in): row j holds
-		// the incoming weights of unit j, updated and then, when
-		// longer than maxnorm, scaled back to length maxnorm while
-		// still in cache
-		for (size_t j = 0; j < n_out; j++) {
-			size_t o = ow + j * n_in;
-			float *w = m->params + o;
-			float s = update_row(w, t->grads + o, t->vel + o, n_in,
-			                     mu, lr, wd);
-			if (c > 0.0f && s > c * c) {
-				float f = c / sqrtf(s);
-				for (size_t i = 0; i < n_in; i++)
-					w[i] *= f;
-			}
-		}
-		// bb, gb, vb are (n_out): no decay, no max-norm on biases
-		for (size_t i = 0; i < n_out; i++) {
-			vb[i] = mu * vb[i] - lr * gb[i];
-			bb[i] += vb[i];
-		}
+	t->steps++;
+	if (t->o.optimizer == KDM_ADAM) {
+		double st = (double)t->steps;
+		a = (float)((double)lr / (1.0 - pow(KDM_ADAM_BETA1, st)));
+		c = (float)(1.0 / sqrt(1.0 - pow(KDM_ADAM_BETA2, st)));
 	}
+	for (size_t l = 0; l < m->n_layers; l++)
+		step_layer(t, (size_t)(m->W[l] - m->params), (size_t)(m->b[l] - m->params),
+		           m->sizes[l + 1], m->sizes[l], lr, a, c);
+}
+
+uint64_t
+kdm_train_steps(const kdm_train *t)
+{
+	return t->steps;
+}
+
+void
+kdm_train_set_steps(kdm_train *t, uint64_t steps)
+{
+	t->steps = steps;
+}
+
+float *
+kdm_train_second_moments(kdm_train *t)
+{
+	return t->sq;
 }
 
 float *

@@ -128,16 +128,29 @@ size_t kdm_hidden_units(const kdm_model *m);
 
 /* ---- training ---- */
 
+/* the optimizers of kdm_train_step */
+enum kdm_optimizer {
+	KDM_SGD = 0,  /* SGD with momentum, L2 decay in the gradient */
+	KDM_ADAM = 1  /* AdamW (Loshchilov & Hutter 2019): Adam with
+	               * beta1 0.9, beta2 0.999, eps 1e-8 and the weight
+	               * decay applied to the weights apart from the moments */
+};
+#define KDM_ADAM_BETA1 0.9
+#define KDM_ADAM_BETA2 0.999
+#define KDM_ADAM_EPS   1e-8f
+
 /* kdm_opts: training options; all zero is plain SGD without dropout. */
 typedef struct kdm_opts {
+	int   optimizer;     /* enum kdm_optimizer */
 	float input_dropout; /* probability of dropping an input, [0, 1);
 	                      * applied after standardisation, so a dropped
 	                      * feature takes its mean value */
 	float dropout;       /* probability of dropping a hidden unit, [0, 1) */
 	float maxnorm;       /* max L2 norm of each unit's incoming weights,
 	                      * hidden and output layers; 0 = no limit */
-	float momentum;      /* mu in v = mu*v - lr*g, [0, 1) */
-	float weight_decay;  /* L2 penalty on weights (not biases): g += wd*w */
+	float momentum;      /* SGD: mu in v = mu*v - lr*g, [0, 1) */
+	float weight_decay;  /* on weights (not biases): SGD adds wd*w to the
+	                      * gradient, AdamW takes lr*wd*w off the weight */
 } kdm_opts;
 
 /* kdm_train: activations, gradients and momentum for training one model
@@ -175,19 +188,32 @@ void kdm_train_backward(kdm_train *t, const float *dlogits);
  * the others' sums); a step then applies only momentum and decay. */
 void kdm_train_zero_grads(kdm_train *t);
 
-/* kdm_train_step: one SGD step with momentum from the last gradients:
- * v = mu*v - lr*(g + wd*w), w += v (no decay on biases); then each unit's
- * incoming weight vector (a row of W_l) longer than maxnorm is scaled back
- * to length maxnorm. Does nothing before the first backward. */
+/* kdm_train_step: one step from the last gradients g, step t counted from
+ * 1 (kdm_train_steps + 1), no decay on biases:
+ *   SGD:   v = mu*v - lr*(g + wd*w), w += v
+ *   AdamW: m = b1*m + (1-b1)*g, s = b2*s + (1-b2)*g^2,
+ *          w -= lr * (m/(1-b1^t)) / (sqrt(s/(1-b2^t)) + eps) + lr*wd*w
+ * then each unit's incoming weight vector (a row of W_l) longer than
+ * maxnorm is scaled back to length maxnorm. Does nothing before the
+ * first backward. */
 void kdm_train_step(kdm_train *t, float lr);
+
+/* kdm_train_steps, kdm_train_set_steps: the steps taken, which Adam's bias
+ * correction counts; set when resuming a run. */
+uint64_t kdm_train_steps(const kdm_train *t);
+void kdm_train_set_steps(kdm_train *t, uint64_t steps);
 
 /* kdm_train_grads: the gradients of the last backward, kdm_nparams floats
  * aligned with kdm_params. Writable, e.g. to clip them before a step. */
 float *kdm_train_grads(kdm_train *t);
 
-/* kdm_train_velocity: the momentum velocities v, kdm_nparams floats
- * aligned with kdm_params; writable, to save and restore a checkpoint. */
+/* kdm_train_velocity: the momentum velocities v (SGD) or first moments m
+ * (Adam), kdm_nparams floats aligned with kdm_params; writable, to save and
+ * restore a checkpoint. */
 float *kdm_train_velocity(kdm_train *t);
+
+/* kdm_train_second_moments: Adam's s, likewise; NULL under SGD. */
+float *kdm_train_second_moments(kdm_train *t);
 
 /* ---- data augmentation ---- */
 

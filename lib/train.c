@@ -34,6 +34,27 @@ kdt_opts_init(kdt_opts *o)
 	o->T = 1.0;
 	o->alpha = 1.0;
 	o->keep_best = 1;
+	o->select = KDT_BY_ERROR;
+}
+
+size_t
+kdt_steps_per_epoch(const kdt_opts *o, size_t n)
+{
+	size_t W = o->workers > 1 ? o->workers : 1;
+	size_t G = o->batch <= n / W ? W * o->batch : n;
+	return G ? (n + G - 1) / G : 0;
+}
+
+/* nll: -log softmax(z)[c] of K logits z, in double */
+static double
+nll(const float *z, size_t K, size_t c)
+{
+	double mx = z[0], sum = 0.0;
+	for (size_t k = 1; k < K; k++)
+		mx = z[k] > mx ? z[k] : mx;
+	for (size_t k = 0; k < K; k++)
+		sum += exp((double)z[k] - mx);
+	return log(sum) - ((double)z[c] - mx);
 }
 
 /* argmax of K values */
@@ -48,16 +69,18 @@ argmax(const float *v, size_t K)
 }
 
 /* count_wrong: *wrong = the rows from..to-1 of s that m classifies
- * wrongly (see kdt_error_rate). 0 or -1. */
+ * wrongly, and *loss their summed cross-entropy (see kdt_error_rate).
+ * 0 or -1. */
 static int
 count_wrong(const kdm_model *m, const kdd_set *s, const float *targets,
-            size_t from, size_t to, size_t *wrong, kd_err *e)
+            size_t from, size_t to, size_t *wrong, double *loss, kd_err *e)
 {
 	kdm_ws *ws;
 	float *logits;
 	size_t K = m->K;
 
 	*wrong = 0;
+	*loss = 0.0;
 	if (from >= to)
 		return 0;
 	if (!s->y && !targets) {
@@ -78,6 +101,7 @@ count_wrong(const kdm_model *m, const kdd_set *s, const float *targets,
 		for (size_t b = 0; b < B; b++) {
 			size_t want = s->y ? (size_t)s->y[i + b] : argmax(targets + (i + b) * K, K);
 			*wrong += argmax(logits + b * K, K) != want;
+			*loss += nll(logits + b * K, K, want);
 		}
 	}
 	kdm_ws_free(ws);
@@ -104,35 +128,42 @@ kdt_step_lr(const kdt_opts *o, size_t ep, size_t s, size_t steps)
 
 double
 kdt_error_rate(const kdm_model *m, const kdd_set *s, const float *targets,
-               kd_err *e)
+               double *loss, kd_err *e)
 {
 	size_t wrong;
+	double l;
 
+	if (loss)
+		*loss = 0.0;
 	if (s->n == 0)
 		return 0.0;
-	if (count_wrong(m, s, targets, 0, s->n, &wrong, e))
+	if (count_wrong(m, s, targets, 0, s->n, &wrong, &l, e))
 		return -1;
+	if (loss)
+		*loss = l / (double)s->n;
 	return (double)wrong / (double)s->n;
 }
 
-/* val_error: the validation error of a run of o->workers workers: each
- * scores its share of the rows of s and the counts are summed (exactly:
- * whole numbers in doubles); one worker scores them all. -1 on failure. */
+/* val_error: the validation error (and *loss) of a run of o->workers
+ * workers: each scores its share of the rows of s and the counts are
+ * summed (the errors exactly: whole numbers in doubles); one worker scores
+ * them all. -1 on failure. */
 static double
 val_error(const kdm_model *m, const kdd_set *s, const float *targets,
-          const kdt_opts *o, kd_err *e)
+          const kdt_opts *o, double *loss, kd_err *e)
 {
 	size_t W = o->workers, w = o->worker, wrong;
-	double sum;
+	double sum[2];
 
 	if (W <= 1)
-		return kdt_error_rate(m, s, targets, e);
-	if (count_wrong(m, s, targets, s->n * w / W, s->n * (w + 1) / W, &wrong, e))
+		return kdt_error_rate(m, s, targets, loss, e);
+	if (count_wrong(m, s, targets, s->n * w / W, s->n * (w + 1) / W, &wrong, &sum[1], e))
 		return -1;
-	sum = (double)wrong;
-	if (o->reduce(NULL, 0, &sum, 1, o->reduce_ctx, e))
+	sum[0] = (double)wrong;
+	if (o->reduce(NULL, 0, sum, 2, o->reduce_ctx, e))
 		return -1;
-	return sum / (double)s->n;
+	*loss = sum[1] / (double)s->n;
+	return sum[0] / (double)s->n;
 }
 
 int
@@ -168,10 +199,15 @@ check(const kdm_model *m, const kdt_data *d, const kdt_opts *o, kd_err *e)
 	}
 	if (o->epochs < 1 || o->batch < 1 || !(o->lr > 0) || !(o->lr_end > 0) ||
 	    !(o->ema >= 0 && o->ema < 1) || o->warmup > o->epochs ||
-	    (o->schedule != KDT_GEOMETRIC && o->schedule != KDT_COSINE)) {
+	    (o->schedule != KDT_GEOMETRIC && o->schedule != KDT_COSINE) ||
+	    (o->select != KDT_BY_ERROR && o->select != KDT_BY_LOSS)) {
 		kd_err_set(e, KD_EUSAGE, "epochs, batch and learning rates must be positive, "
 		           "the average's decay in [0, 1), the warm-up no longer "
-		           "than the run and the schedule known");
+		           "than the run and the schedule and selection known");
+		return -1;
+	}
+	if (o->patience > 0 && !(d->val && d->val->n)) {
+		kd_err_set(e, KD_EUSAGE, "--patience stops on validation rows, and there are none");
 		return -1;
 	}
 	if (o->loss == KDT_HARD || (o->loss == KDT_DISTILL && o->alpha < 1.0)) {
@@ -318,13 +354,14 @@ kdt_fit(kdm_model *m, const kdt_data *d, const kdt_opts *o,
 	uint32_t *perm = NULL; /* --mixup: the partner of each row */
 	double t_start = now_s(), first_loss = -1, best_err = INFINITY;
 	size_t ep0 = 0; /* epochs done before this call (--resume) */
+	size_t best_ep = 0; /* the epoch (from 1) of best_err, 0 before any */
 	kdk_state ck;
 	int rc = -1;
 
 	if (check(m, d, o, e))
 		return -1;
 	G = W * o->batch < n ? W * o->batch : n;
-	steps = (n + G - 1) / G;
+	steps = kdt_steps_per_epoch(o, n);
 	if (W > 1 && same_run(m, d, o, e))
 		return -1;
 	if (!(tr = kdm_train_new(m, B, &o->reg, e)))
@@ -365,8 +402,10 @@ kdt_fit(kdm_model *m, const kdt_data *d, const kdt_opts *o,
 		ck.nparams = m->nparams;
 		ck.params = m->params;
 		ck.vel = kdm_train_velocity(tr);
+		ck.sq = kdm_train_second_moments(tr);
 		ck.best = best;
 		ck.avg = avg;
+		ck.patience = o->patience > 0;
 	}
 	if (o->resume) {
 		if (kdk_load(o->resume, &ck, e))
@@ -375,8 +414,13 @@ kdt_fit(kdm_model *m, const kdt_data *d, const kdt_opts *o,
 		rng = ck.rng;
 		first_loss = ck.first_loss;
 		best_err = ck.best_err;
+		best_ep = (size_t)ck.best_epoch;
+		kdm_train_set_steps(tr, (uint64_t)ep0 * steps);
 	}
 
+	/* a run resumed after its early stop has no epoch left */
+	if (o->patience > 0 && ep0 > 0 && ep0 - best_ep >= o->patience)
+		ep0 = o->epochs;
 	for (size_t ep = ep0; ep < o->epochs; ep++) {
 		double lr = kdt_lr(o, ep), sum = 0.0;
 		double t_ep = now_s(), t_last = t_ep;
@@ -486,18 +530,22 @@ kdt_fit(kdm_model *m, const kdt_data *d, const kdt_opts *o,
 			goto done;
 		}
 		p.val_error = -1;
+		p.val_loss = -1;
 		p.best = 0;
 		if (scored) {
+			double score;
 			/* with --ema, the average is what is scored and kept */
 			if (avg) {
 				memcpy(live, m->params, m->nparams * sizeof *live);
 				memcpy(m->params, avg, m->nparams * sizeof *avg);
 			}
-			p.val_error = val_error(m, v, d->val_targets, o, e);
+			p.val_error = val_error(m, v, d->val_targets, o, &p.val_loss, e);
 			if (p.val_error < 0)
 				goto done;
-			if (p.val_error < best_err) {
-				best_err = p.val_error;
+			score = o->select == KDT_BY_LOSS ? p.val_loss : p.val_error;
+			if (score < best_err) {
+				best_err = score;
+				best_ep = ep + 1;
 				p.best = 1;
 				if (best)
 					memcpy(best, m->params, m->nparams * sizeof *best);
@@ -505,11 +553,13 @@ kdt_fit(kdm_model *m, const kdt_data *d, const kdt_opts *o,
 			if (avg)
 				memcpy(m->params, live, m->nparams * sizeof *live);
 		}
+		p.stopped = o->patience > 0 && ep + 1 - best_ep >= o->patience;
 		if (o->checkpoint && o->worker == 0) {
 			ck.epoch = ep + 1;
 			ck.rng = rng;
 			ck.first_loss = first_loss;
 			ck.best_err = best_err;
+			ck.best_epoch = best_ep;
 			if (kdk_save(o->checkpoint, &ck, e))
 				goto done;
 		}
@@ -517,6 +567,8 @@ kdt_fit(kdm_model *m, const kdt_data *d, const kdt_opts *o,
 		p.eta_s = (now_s() - t_start) / (double)(ep + 1 - ep0) * (double)(o->epochs - ep - 1);
 		if (report)
 			report(&p, ctx);
+		if (p.stopped)
+			break;
 	}
 	if (best)
 		memcpy(m->params, best, m->nparams * sizeof *best);

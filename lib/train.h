@@ -37,6 +37,15 @@ enum kdt_loss {
 typedef int (*kdt_reduce_fn)(float *f, size_t nf, double *s, size_t ns,
                              void *ctx, kd_err *e);
 
+/* what the best epoch is chosen by (kdt_opts.select) */
+enum kdt_select {
+	KDT_BY_ERROR = 0, /* the validation error rate; the first epoch of
+	                   * the lowest wins */
+	KDT_BY_LOSS = 1   /* the validation cross-entropy (mean -log p of the
+	                   * label, or of the targets' argmax without labels):
+	                   * smooth where few rows make the error coarse */
+};
+
 enum kdt_schedule {
 	KDT_GEOMETRIC = 0, /* lr * (lr_end / lr)^f */
 	KDT_COSINE = 1     /* lr_end + (lr - lr_end) * (1 + cos(pi f)) / 2 */
@@ -67,6 +76,9 @@ typedef struct kdt_opts {
 	double   T;          /* temperature of the soft targets (KDT_DISTILL) */
 	double   alpha;      /* weight of the soft loss (KDT_DISTILL), [0,1] */
 	int      keep_best;  /* restore the parameters of the best validation epoch */
+	int      select;     /* enum kdt_select: what "best" means */
+	size_t   patience;   /* 0, or stop once this many epochs have passed
+	                      * without a new best (needs validation rows) */
 	double   ema;        /* 0, or the decay D of an exponential moving average
 	                      * of the parameters, updated after every step t
 	                      * (from 0) with the decay min(D, (1+t)/(10+t));
@@ -93,8 +105,13 @@ typedef struct kdt_opts {
 } kdt_opts;
 
 /* kdt_opts_init: sensible defaults: 30 epochs, batch 128, lr 0.05 to
- * 0.0005, momentum 0.9, no regularisation, hard labels, keep_best. */
+ * 0.0005, SGD with momentum 0.9, no regularisation, hard labels,
+ * keep_best by validation error, no early stop. */
 void kdt_opts_init(kdt_opts *o);
+
+/* kdt_steps_per_epoch: the steps of one epoch of o over n training rows
+ * (every worker of a data-parallel run takes --batch rows a step) */
+size_t kdt_steps_per_epoch(const kdt_opts *o, size_t n);
 
 /* what the callback is told, during and after each epoch */
 typedef struct kdt_progress {
@@ -107,8 +124,11 @@ typedef struct kdt_progress {
 	double eta_s;          /* estimated seconds left for the whole run */
 	int    end_of_epoch;   /* 1: the epoch is over and val_* are set */
 	double val_error;      /* validation error rate, or -1 without one */
+	double val_loss;       /* validation cross-entropy (see kdt_select) */
 	size_t val_n;          /* validation rows */
 	int    best;           /* 1: this epoch is the best so far */
+	int    stopped;        /* 1: this is the last epoch: --patience
+	                        * epochs passed without a new best */
 	int    val_vs_teacher; /* 1: val_error is disagreement with the targets' argmax */
 } kdt_progress;
 
@@ -158,9 +178,10 @@ double kdt_step_lr(const kdt_opts *o, size_t ep, size_t s, size_t steps);
 
 /* kdt_error_rate: the fraction of rows of s that m classifies wrongly:
  * against s's labels, or against the argmax of targets (n,K) when s has
- * no labels. -1 with e set on failure. */
+ * no labels. -1 with e set on failure. With loss not NULL, *loss is the
+ * mean cross-entropy -log softmax(z)[c] against the same classes c. */
 double kdt_error_rate(const kdm_model *m, const kdd_set *s,
-                      const float *targets, kd_err *e);
+                      const float *targets, double *loss, kd_err *e);
 
 /* kdt_standardize: set m's standardisation to the mean and standard
  * deviation of each feature over s. 0 or -1. */

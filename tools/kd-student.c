@@ -104,8 +104,8 @@ main(int argc, char **argv)
 	kdc_init(argv[0]);
 	kdc_train_defaults(&cfg, "800,800");
 	cfg.t.loss = KDT_DISTILL;
-	cfg.t.lr = 0.02;
-	cfg.t.lr_end = 0.0002;
+	cfg.sgd_lr = 0.02;
+	cfg.sgd_lr_end = 0.0002;
 	memset(&in, 0, sizeof in);
 	in.targets = "-";
 	while ((c = getopt_long(argc, argv, "o:T:qhV", longopts, NULL)) != -1) {

@@ -98,6 +98,24 @@ resumes_only_itself() {
 	resumes_only_itself
 }
 
+@test "--optimizer sgd: the momentum is in the checkpoint (Adam's moments are, by default), and --resume gives the same model" {
+	OPTS+=(--optimizer sgd)
+	resumes_only_itself
+}
+
+@test "--patience: the best epoch is in the checkpoint; a run resumed after its early stop trains no more" {
+	OPTS+=(--patience 4)
+	resumes_only_itself
+	# a run that stopped early, resumed from its last checkpoint, ends at
+	# once with the same model
+	kd-student -o early.kdm "${OPTS[@]:0:${#OPTS[@]}-2}" --epochs 200 --lr 0.004 --patience 2 --checkpoint ck2 2> err
+	grep -q "stopped early" err || { cat err; false; }
+	run --separate-stderr kd-student -o again.kdm "${OPTS[@]:0:${#OPTS[@]}-2}" --epochs 200 --lr 0.004 --patience 2 --resume ck2
+	assert_success
+	cmp early.kdm again.kdm
+	assert_equal "$stderr" ""
+}
+
 @test "kd-teacher train resumes too" {
 	T_OPTS=(--hidden 64 --epochs 3 --threads 1 --seed 2 --val 500 --dropout 0.5)
 	kd-teacher train -q -o whole.kdm "${T_OPTS[@]}" d.csv

@@ -357,7 +357,7 @@ byte_steps() {
 		c=$((i % 2))
 		printf '%s,%s,%s,%s\n' "$([ $c -eq 0 ] && echo -1e38 || echo 1e38)" 1e-45 "-0" "$c"
 	done > ext.csv
-	run --separate-stderr kd-teacher train -q -o m.kdm --hidden 4 --epochs 5 --val 20 --threads 1 ext.csv
+	run --separate-stderr kd-teacher train -q -o m.kdm --optimizer sgd --hidden 4 --epochs 5 --val 20 --threads 1 ext.csv
 	assert_success
 	kd-teacher -m m.kdm --threads 1 ext.csv > z.kd
 	run kd-eval --json z.kd

@@ -109,7 +109,7 @@ agreement() {
 	kd-teacher -m t.kdm --inputs train.csv > lab.kd
 	run bash -c 'kd-soften -T 4 lab.kd | kd-student -q -o s.kdm --hidden 16 --alpha 0.3 --epochs 3 --val 500'
 	assert_success
-	run kd-student -q -o m.kdm --loss mse-logits --hidden 16 --epochs 3 --val 500 --targets lab.kd
+	run kd-student -q -o m.kdm --loss mse-logits --optimizer sgd --hidden 16 --epochs 3 --val 500 --targets lab.kd
 	assert_success
 	kd-teacher -m m.kdm test.csv > m.kd
 	[ "$(errors m.kd)" -lt 200 ]
@@ -156,7 +156,7 @@ agreement() {
 
 @test "divergence is detected and reported, and no model is written" {
 	blobs --scale 1000
-	run --separate-stderr kd-teacher train -q -o t.kdm --no-standardize --max-norm 0 --hidden 32 --epochs 3 --lr 10 --val 500 train.csv
+	run --separate-stderr kd-teacher train -q -o t.kdm --optimizer sgd --no-standardize --max-norm 0 --hidden 32 --epochs 3 --lr 10 --val 500 train.csv
 	assert_equal "$status" 1
 	assert_equal "$stderr" "kd-teacher: training diverged in epoch 1: the loss became nan; try a smaller --lr (now 10)"
 	[ ! -e t.kdm ]
@@ -167,21 +167,21 @@ agreement() {
 	blobs
 	dead='16 of 16 units of hidden layer 2 never fire on the 500 validation rows (dead ReLUs, which learn no more; often the first steps were too large: a --warmup, a lower --lr, or for a student a lower -T, may keep them alive)'
 	# too large a rate kills a layer of the teacher, and of a student
-	run --separate-stderr kd-teacher train -q -o t.kdm --hidden 16,16 --input-dropout 0 --dropout 0 --max-norm 0 --epochs 3 --lr 3 --val 500 train.csv
+	run --separate-stderr kd-teacher train -q -o t.kdm --optimizer sgd --hidden 16,16 --input-dropout 0 --dropout 0 --max-norm 0 --epochs 3 --lr 3 --val 500 train.csv
 	assert_success
 	assert_equal "$stderr" "kd-teacher: $dead"
 	[ -s t.kdm ]
 	kd-teacher train -q -o t.kdm --hidden 32 --epochs 3 --val 500 train.csv
 	kd-teacher -m t.kdm --inputs train.csv | kd-soften -T 20 > soft.kd
-	run --separate-stderr kd-student -q -o s.kdm --hidden 16,16 --epochs 3 --lr 3 --val 500 --targets soft.kd
+	run --separate-stderr kd-student -q -o s.kdm --optimizer sgd --hidden 16,16 --epochs 3 --lr 3 --val 500 --targets soft.kd
 	assert_success
 	assert_equal "$stderr" "kd-student: $dead"
 	[ -s s.kdm ]
 	# at a sane rate, nothing to say
-	run --separate-stderr kd-teacher train -q -o t.kdm --hidden 16,16 --input-dropout 0 --dropout 0 --max-norm 0 --epochs 3 --lr 0.05 --val 500 train.csv
+	run --separate-stderr kd-teacher train -q -o t.kdm --optimizer sgd --hidden 16,16 --input-dropout 0 --dropout 0 --max-norm 0 --epochs 3 --lr 0.05 --val 500 train.csv
 	assert_success
 	assert_equal "$stderr" ""
-	run --separate-stderr kd-student -q -o s.kdm --hidden 16,16 --epochs 3 --lr 0.05 --val 500 --targets soft.kd
+	run --separate-stderr kd-student -q -o s.kdm --optimizer sgd --hidden 16,16 --epochs 3 --lr 0.05 --val 500 --targets soft.kd
 	assert_success
 	assert_equal "$stderr" ""
 }
@@ -314,11 +314,11 @@ agreement() {
 
 @test "--warmup N: another run that learns as well; a warm-up longer than the run is refused" {
 	blobs
-	kd-teacher train -q -o m.kdm --hidden 16 --epochs 5 --val 500 --warmup 2 train.csv
+	kd-teacher train -q -o m.kdm --optimizer sgd --hidden 16 --epochs 5 --val 500 --warmup 2 train.csv
 	kd-teacher -m m.kdm test.csv > m.kd
 	echo "errors with --warmup 2: $(errors m.kd) / 1000"
 	[ "$(errors m.kd)" -lt 150 ]
-	kd-teacher train -q -o n.kdm --hidden 16 --epochs 5 --val 500 train.csv
+	kd-teacher train -q -o n.kdm --optimizer sgd --hidden 16 --epochs 5 --val 500 train.csv
 	! cmp -s m.kdm n.kdm
 	run --separate-stderr kd-student -q -o s.kdm --hidden 8 --epochs 3 --warmup 4 < /dev/null
 	[ "$status" -eq 2 ]

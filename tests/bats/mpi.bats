@@ -128,7 +128,7 @@ Try 'kd-student-mpi --help' for more information."
 @test "divergence stops every process" {
 	# the inputs of the stream's rows at 1000 times the scale, unscaled
 	kd-gen blobs --rows 3000 --features 20 --classes 5 --seed 8 --scale 1000 > big.csv
-	run mpi 2 -q -o x.kdm "${OPTS[@]}" --lr 10 --no-standardize big.csv
+	run mpi 2 -q -o x.kdm "${OPTS[@]}" --optimizer sgd --lr 10 --no-standardize big.csv
 	assert_equal "$status" 1
 	# each process finds it; the first to abort may end the other's
 	# message before it is written
@@ -139,7 +139,7 @@ Try 'kd-student-mpi --help' for more information."
 @test "dead ReLUs are told once, by rank 0, not by every process" {
 	# too large a rate kills hidden units (as in model.bats); each process
 	# holds the same model and validation rows
-	run --separate-stderr mpi 2 -q -o x.kdm "${OPTS[@]}" --hidden 16,16 --lr 3
+	run --separate-stderr mpi 2 -q -o x.kdm "${OPTS[@]}" --optimizer sgd --hidden 16,16 --lr 3
 	assert_success
 	echo "$stderr"
 	[ "$(grep -c 'never fire on the 300 validation rows' <<< "$stderr")" -eq 1 ]

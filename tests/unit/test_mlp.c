@@ -357,6 +357,65 @@ test_step(void)
 	kdm_free(m);
 }
 
+/* AdamW against a double-precision reference written here from the
+ * formulas of Kingma & Ba (2015) and Loshchilov & Hutter (2019): three
+ * steps with the gradients of one batch, decay on the weights only, the
+ * steps counted for the bias correction (and set back on a resume) */
+static void
+test_adam(void)
+{
+	size_t hidden[1] = {4};
+	kdm_opts o = {.optimizer = KDM_ADAM, .weight_decay = 0.1f};
+	kdm_model *m = kdm_new(3, hidden, 1, 2, 4, NULL);
+	kdm_train *t = kdm_train_new(m, 2, &o, NULL);
+	float X[6] = {1, 2, 3, -1, 0, 1}, dl[4] = {0.1f, -0.2f, 0.3f, 0.05f};
+	size_t np = kdm_nparams(m), nw0 = 4 * 3, nw = nw0 + 4 + 2 * 4;
+	double *w = malloc(np * sizeof *w), *mo = calloc(np, sizeof *mo),
+	       *v = calloc(np, sizeof *v), lr = 0.01;
+
+	KT_CHECK(t && kdm_train_second_moments(t) != NULL);
+	for (size_t i = 0; i < np; i++)
+		w[i] = kdm_params(m)[i];
+	KT_CHECK(kdm_train_forward(t, X, 2, NULL) != NULL);
+	for (int step = 1; step <= 3; step++) {
+		const float *g;
+		kdm_train_backward(t, dl); /* the gradients of the first forward */
+		g = kdm_train_grads(t);
+		for (size_t i = 0; i < np; i++) {
+			/* W_0 (nw0), b_0 (4), W_1 (8), b_1 (2): decay on W only */
+			int weight = i < nw0 || (i >= nw0 + 4 && i < nw);
+			double mh, vh;
+			mo[i] = 0.9 * mo[i] + 0.1 * g[i];
+			v[i] = 0.999 * v[i] + 0.001 * (double)g[i] * g[i];
+			mh = mo[i] / (1.0 - pow(0.9, step));
+			vh = v[i] / (1.0 - pow(0.999, step));
+			w[i] -= lr * mh / (sqrt(vh) + 1e-8) + (weight ? lr * 0.1 * w[i] : 0.0);
+		}
+		kdm_train_step(t, (float)lr);
+		KT_CHECK(kdm_train_steps(t) == (uint64_t)step);
+	}
+	for (size_t i = 0; i < np; i++)
+		KT_NEAR(kdm_params(m)[i], w[i], 1e-5 * (1.0 + fabs(w[i])));
+	/* the optimizer cannot change under a run */
+	o.optimizer = KDM_SGD;
+	KT_CHECK(kdm_train_set_opts(t, &o, NULL) == -1);
+	kdm_train_set_steps(t, 7);
+	KT_CHECK(kdm_train_steps(t) == 7);
+	free(w);
+	free(mo);
+	free(v);
+	kdm_train_free(t);
+	kdm_free(m);
+	/* SGD keeps no second moments */
+	{
+		kdm_model *m2 = kdm_new(3, hidden, 1, 2, 4, NULL);
+		kdm_train *t2 = kdm_train_new(m2, 2, NULL, NULL);
+		KT_CHECK(t2 && kdm_train_second_moments(t2) == NULL);
+		kdm_train_free(t2);
+		kdm_free(m2);
+	}
+}
+
 /* after a large step, no unit's incoming weights are longer than maxnorm,
  * in hidden and output layers alike */
 static void
@@ -788,6 +847,7 @@ main(void)
 	KT_RUN(test_gradient_dropout);
 	KT_RUN(test_dropout_expectation);
 	KT_RUN(test_step);
+	KT_RUN(test_adam);
 	KT_RUN(test_maxnorm);
 	KT_RUN(test_shift);
 	KT_RUN(test_jitter);

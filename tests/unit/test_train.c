@@ -14,6 +14,7 @@
 #include "kdtest.h"
 #include "blobs.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -162,7 +163,7 @@ test_ema_scores_and_keeps_the_average(void)
 	for (size_t k = 1; k <= E; k++) {
 		for (size_t j = 0; j < probe->nparams; j++)
 			probe->params[j] = (float)a[k][j];
-		err[k] = kdt_error_rate(probe, &va, NULL, &e);
+		err[k] = kdt_error_rate(probe, &va, NULL, NULL, &e);
 		if (err[k] < err[kbest])
 			kbest = k;
 	}
@@ -176,6 +177,100 @@ test_ema_scores_and_keeps_the_average(void)
 	free_averages(a, E);
 	kdm_free(probe);
 	kdm_free(m);
+	kdd_free(&tr);
+	kdd_free(&va);
+}
+
+/* what each epoch of a run told: validation error and loss, best, stop */
+typedef struct told {
+	size_t n;
+	double err[64], loss[64];
+	int best[64], stopped[64];
+} told;
+
+static void
+on_epoch_all(const kdt_progress *pr, void *ctx)
+{
+	told *t = ctx;
+	if (!pr->end_of_epoch || pr->epoch > 64)
+		return;
+	t->n = pr->epoch;
+	t->err[pr->epoch - 1] = pr->val_error;
+	t->loss[pr->epoch - 1] = pr->val_loss;
+	t->best[pr->epoch - 1] = pr->best;
+	t->stopped[pr->epoch - 1] = pr->stopped;
+}
+
+/* --select loss and --patience P: the validation loss told is the mean
+ * -log softmax of the label (computed here from kdm_forward's logits);
+ * the run stops at the first epoch P epochs past the lowest loss so far,
+ * and keeps the parameters of that lowest epoch, which are those of a
+ * plain run of that many epochs (one step an epoch, constant rate) */
+static void
+test_patience_keeps_the_lowest_loss(void)
+{
+	enum { E = 40, P = 3 };
+	kdd_set tr, va;
+	kdr_rng r;
+	kd_err e;
+	kdt_data td = { &tr, NULL, &va, NULL };
+	kdt_opts o;
+	told all = { 0 }, cut = { 0 };
+	size_t best = 1, stop = 0;
+	kdm_model *m = new_model(), *c = new_model(), *b;
+	float z[NVAL * K];
+	kdm_ws *ws = kdm_ws_new(m, NVAL);
+	double loss = 0.0, l;
+
+	kdr_init(&r, 21);
+	fill(&tr, N, &r);
+	fill(&va, NVAL, &r);
+	opts(&o, E, 0.0);
+	o.lr = o.lr_end = 0.5; /* fast enough to overfit 40 rows */
+	o.select = KDT_BY_LOSS;
+	KT_CHECK(kdt_fit(m, &td, &o, on_epoch_all, &all, &e) == 0);
+	KT_CHECK(all.n == E);
+	for (size_t k = 1; k < E && !stop; k++) {
+		if (all.loss[k] < all.loss[best - 1])
+			best = k + 1;
+		if (k + 1 - best >= P)
+			stop = k + 1;
+	}
+	printf("# lowest loss at epoch %zu, stop at %zu of %d\n", best, stop, E);
+	KT_CHECK(stop > 0 && stop < E);
+	o.patience = P;
+	KT_CHECK(kdt_fit(c, &td, &o, on_epoch_all, &cut, &e) == 0);
+	KT_CHECK(cut.n == stop);
+	KT_CHECK(cut.stopped[stop - 1] == 1 && cut.stopped[stop - 2] == 0);
+	for (size_t k = 0; k < stop; k++)
+		KT_CHECK(cut.loss[k] == all.loss[k] && cut.best[k] == all.best[k]);
+	td.val = NULL;
+	o.patience = 0;
+	o.epochs = best;
+	b = new_model();
+	KT_CHECK(kdt_fit(b, &td, &o, NULL, NULL, &e) == 0);
+	td.val = &va;
+	KT_CHECK(memcmp(b->params, c->params, b->nparams * sizeof *b->params) == 0);
+	/* the loss of the kept model, by hand */
+	KT_CHECK(kdm_forward(c, ws, va.x, NVAL, z) == 0);
+	for (size_t i = 0; i < NVAL; i++) {
+		double sum = 0.0;
+		for (size_t k = 0; k < K; k++)
+			sum += exp((double)z[i * K + k]);
+		loss -= log(exp((double)z[i * K + (size_t)va.y[i]]) / sum);
+	}
+	KT_NEAR(kdt_error_rate(c, &va, NULL, &l, &e), all.err[best - 1], 1e-12);
+	KT_NEAR(l, loss / NVAL, 1e-9);
+	KT_NEAR(l, all.loss[best - 1], 1e-12);
+	/* patience needs validation rows */
+	td.val = NULL;
+	o.patience = P;
+	KT_CHECK(kdt_fit(m, &td, &o, NULL, NULL, &e) == -1);
+	KT_CHECK(strstr(e.msg, "--patience") != NULL);
+	kdm_ws_free(ws);
+	kdm_free(m);
+	kdm_free(c);
+	kdm_free(b);
 	kdd_free(&tr);
 	kdd_free(&va);
 }
@@ -534,6 +629,7 @@ main(void)
 {
 	KT_RUN(test_ema_is_the_average_of_the_steps);
 	KT_RUN(test_ema_scores_and_keeps_the_average);
+	KT_RUN(test_patience_keeps_the_lowest_loss);
 	KT_RUN(test_bad_decay_and_schedule_are_refused);
 	KT_RUN(test_mixup_mixes_rows_and_labels);
 	KT_RUN(test_mixup_step_is_distillation_on_mixed_rows);
