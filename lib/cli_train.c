@@ -14,13 +14,27 @@
 /* The defaults of a run that names no length or rate, chosen on the
  * validation rows of scikit-learn's bundled data sets and Fashion-MNIST
  * (pipelines/results/CHOICES.md has the figures). */
+#ifndef KDC_ADAM_LR
 #define KDC_ADAM_LR       0.001
+#endif
+#ifndef KDC_ADAM_LR_END
 #define KDC_ADAM_LR_END   0.001
-#define KDC_AUTO_STEPS    10000 /* steps a run may take ... */
+#endif
+#ifndef KDC_AUTO_STEPS
+#define KDC_AUTO_STEPS    3000  /* steps a run may take ... */
+#endif
+#ifndef KDC_AUTO_MIN_EP
 #define KDC_AUTO_MIN_EP   20    /* ... in at least this many epochs ... */
+#endif
+#ifndef KDC_AUTO_MAX_EP
 #define KDC_AUTO_MAX_EP   1000  /* ... and at most this many */
-#define KDC_AUTO_PAT_STEPS 1000 /* patience: the epochs of this many steps ... */
+#endif
+#ifndef KDC_AUTO_PAT_STEPS
+#define KDC_AUTO_PAT_STEPS 300  /* patience: the epochs of this many steps ... */
+#endif
+#ifndef KDC_AUTO_PAT_EP
 #define KDC_AUTO_PAT_EP   10    /* ... and at least this many */
+#endif
 #define STR_(x) #x
 #define STR(x) STR_(x)
 

@@ -756,8 +756,21 @@ adam_row(float *w, const float *g, float *m, float *v, size_t n, float a,
 {
 	const float b1 = (float)KDM_ADAM_BETA1, b2 = (float)KDM_ADAM_BETA2;
 	float s[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+	size_t i = 0;
 
-	for (size_t i = 0; i < n; i++) {
+	for (; i + 8 <= n; i += 8) {
+		for (int k = 0; k < 8; k++) {
+			float gi = g[i + k];
+			float mi = b1 * m[i + k] + (1.0f - b1) * gi;
+			float vi = b2 * v[i + k] + (1.0f - b2) * gi * gi;
+			float wi = w[i + k] - a * mi / (sqrtf(vi) * c + KDM_ADAM_EPS) - d * w[i + k];
+			m[i + k] = mi;
+			v[i + k] = vi;
+			w[i + k] = wi;
+			s[k] += wi * wi;
+		}
+	}
+	for (; i < n; i++) {
 		float gi = g[i];
 		float mi = b1 * m[i] + (1.0f - b1) * gi;
 		float vi = b2 * v[i] + (1.0f - b2) * gi * gi;
@@ -765,12 +778,12 @@ adam_row(float *w, const float *g, float *m, float *v, size_t n, float a,
 		m[i] = mi;
 		v[i] = vi;
 		w[i] = wi;
-		s[i & 7] += wi * wi;
+		s[0] += wi * wi;
 	}
 	return ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]));
 }
 
-/* step_rows: the update of n_out units of n_in incoming weights each,
+/* step_layer: the update of n_out units of n_in incoming weights each,
  * starting at params offset ow, then max-norm on each; and of their
  * n_out biases at ob */
 static void
