@@ -15,19 +15,25 @@
  * validation rows of scikit-learn's bundled data sets and Fashion-MNIST
  * (pipelines/results/CHOICES.md has the figures). */
 #ifndef KDC_ADAM_LR
-#define KDC_ADAM_LR       0.001
+#define KDC_ADAM_LR       0.001 /* with validation rows: a long run, stopped */
 #endif
-#ifndef KDC_ADAM_LR_END
-#define KDC_ADAM_LR_END   0.001
+#ifndef KDC_ADAM_LR_SHORT
+#define KDC_ADAM_LR_SHORT 0.003 /* without: a run of fixed length */
+#endif
+#ifndef KDC_VAL_MIN
+#define KDC_VAL_MIN       5000  /* rows below which none are held out */
 #endif
 #ifndef KDC_AUTO_STEPS
-#define KDC_AUTO_STEPS    3000  /* steps a run may take ... */
+#define KDC_AUTO_STEPS    3000  /* steps a run may take with validation rows ... */
+#endif
+#ifndef KDC_AUTO_STEPS_SHORT
+#define KDC_AUTO_STEPS_SHORT 600 /* ... or without them ... */
 #endif
 #ifndef KDC_AUTO_MIN_EP
 #define KDC_AUTO_MIN_EP   20    /* ... in at least this many epochs ... */
 #endif
 #ifndef KDC_AUTO_MAX_EP
-#define KDC_AUTO_MAX_EP   1000  /* ... and at most this many */
+#define KDC_AUTO_MAX_EP   200   /* ... and at most this many */
 #endif
 #ifndef KDC_AUTO_PAT_STEPS
 #define KDC_AUTO_PAT_STEPS 300  /* patience: the epochs of this many steps ... */
@@ -42,21 +48,23 @@ const char kdc_train_help[] =
 	"Training options (shared by kd-teacher train and kd-student):\n"
 	"      --hidden W1,W2,...  hidden layer widths (0 or '' for none)\n"
 	"      --epochs N          passes over the training rows (default: enough\n"
-	"                          for " STR(KDC_AUTO_STEPS) " steps, at least " STR(KDC_AUTO_MIN_EP) " and at\n"
-	"                          most " STR(KDC_AUTO_MAX_EP) " epochs, with --patience)\n"
+	"                          for " STR(KDC_AUTO_STEPS) " steps with validation rows, " STR(KDC_AUTO_STEPS_SHORT) " without,\n"
+	"                          at least " STR(KDC_AUTO_MIN_EP) " and at most " STR(KDC_AUTO_MAX_EP) " epochs, with --patience)\n"
 	"      --patience N        stop once N epochs have passed without a better\n"
-	"                          validation score (0: never; default: 0 with\n"
-	"                          --epochs, else the epochs of " STR(KDC_AUTO_PAT_STEPS) " steps,\n"
-	"                          at least " STR(KDC_AUTO_PAT_EP) ")\n"
+	"                          validation score (without validation rows: a\n"
+	"                          training loss 1e-4 below the lowest); 0: never;\n"
+	"                          default: 0 with --epochs, else the epochs of\n"
+	"                          " STR(KDC_AUTO_PAT_STEPS) " steps, at least " STR(KDC_AUTO_PAT_EP) "\n"
 	"      --select S          what makes an epoch the best, the one kept:\n"
 	"                          loss (validation cross-entropy; default) or\n"
 	"                          error (validation error rate)\n"
 	"      --optimizer O       adam (AdamW; default) or sgd (with --momentum)\n"
 	"      --batch N           rows per step (default 128)\n"
 	"      --lr X              learning rate of the first epoch (default: adam\n"
-	"                          " STR(KDC_ADAM_LR) ", sgd the tool's own, below)\n"
+	"                          " STR(KDC_ADAM_LR) " with validation rows, " STR(KDC_ADAM_LR_SHORT) " without;\n"
+	"                          sgd the tool's own, below)\n"
 	"      --lr-end X          learning rate of the last epoch (default: adam\n"
-	"                          " STR(KDC_ADAM_LR_END) ")\n"
+	"                          --lr, sgd --lr / 100)\n"
 	"      --schedule S        how the rate falls from --lr to --lr-end over the\n"
 	"                          epochs: geometric (default) or cosine\n"
 	"      --warmup N          raise the rate linearly, step by step, from\n"
@@ -76,10 +84,11 @@ const char kdc_train_help[] =
 	"                          lam*x1 + (1-lam)*x2 with lam ~ Beta(A, A), e.g.\n"
 	"                          0.2 (0: off; hard labels only)\n"
 	"      --seed N            seed of every random choice (default 1)\n"
-	"      --val N|FILE        hold out N random rows (default 5000, or a tenth\n"
-	"                          of the rows when there are under 50000; 0: none),\n"
-	"                          or score on the data in FILE; the epoch with the\n"
-	"                          lowest validation error is the one kept\n"
+	"      --val N|FILE        hold out N random rows (default: none when there\n"
+	"                          are under " STR(KDC_VAL_MIN) " rows, else a tenth, at most 5000;\n"
+	"                          0: none), or score on the data in FILE; the best\n"
+	"                          epoch (--select) is the one kept, the last\n"
+	"                          without validation rows\n"
 	"      --val-seed N        seed of the choice of the N held-out rows\n"
 	"                          (default: --seed); runs of several seeds\n"
 	"                          can so hold out the same rows, say those\n"
@@ -225,19 +234,10 @@ void
 kdc_train_setup(kdc_train_cfg *cfg)
 {
 	kdt_opts *t = &cfg->t;
-	int adam = t->reg.optimizer == KDM_ADAM;
 
-	/* rates not given are the optimizer's; --lr alone keeps the rate
-	 * constant under Adam, and falls a hundredfold under SGD */
-	if (!(cfg->given & KDC_GIVEN_LR))
-		t->lr = adam ? KDC_ADAM_LR : cfg->sgd_lr;
-	if (!(cfg->given & KDC_GIVEN_LR_END))
-		t->lr_end = !(cfg->given & KDC_GIVEN_LR) ? (adam ? KDC_ADAM_LR_END : cfg->sgd_lr_end) :
-		            adam ? t->lr * (KDC_ADAM_LR_END / KDC_ADAM_LR) :
-		                   t->lr * (cfg->sgd_lr_end / cfg->sgd_lr);
-	if ((cfg->given & KDC_GIVEN_EPOCHS) && cfg->t.warmup > cfg->t.epochs)
+	if ((cfg->given & KDC_GIVEN_EPOCHS) && t->warmup > t->epochs)
 		kdc_usage_error("--warmup %zu is longer than the run (--epochs %zu)",
-		                cfg->t.warmup, cfg->t.epochs);
+		                t->warmup, t->epochs);
 	kdb_set_threads(cfg->threads);
 }
 
@@ -251,7 +251,8 @@ kdc_holdout(const kdc_train_cfg *cfg, const kdd_set *all, const float *targets,
 	size_t digits;
 
 	if (!s) {
-		snprintf(dflt, sizeof dflt, "%zu", all->n >= 50000 ? (size_t)5000 : all->n / 10);
+		snprintf(dflt, sizeof dflt, "%zu", all->n < KDC_VAL_MIN ? (size_t)0 :
+		         all->n >= 50000 ? (size_t)5000 : all->n / 10);
 		s = dflt;
 	}
 	digits = strspn(s, "0123456789");
@@ -324,6 +325,9 @@ kdc_report(const kdt_progress *p, void *ctx)
 		        "epochs (--patience)\n", kdc_prog());
 }
 
+/* the fewest rows on which a unit that never fires is taken for dead */
+#define DEAD_MIN_ROWS 500
+
 /* warn_dead: warn of each hidden layer of m in which more than a fifth of
  * the units never fire on the rows of s (called what): dead ReLUs, which
  * pass nothing and learn no more. Not being able to look is no error. */
@@ -365,20 +369,28 @@ div_up(size_t a, size_t b)
 }
 
 void
-kdc_run_length(kdt_opts *o, unsigned given, size_t n)
+kdc_run_length(const kdc_train_cfg *cfg, kdt_opts *o, size_t n, int val)
 {
+	unsigned given = cfg->given;
 	size_t spe = kdt_steps_per_epoch(o, n);
+	int adam = o->reg.optimizer == KDM_ADAM;
 
+	/* rates not given are the optimizer's; --lr alone keeps the rate
+	 * constant under Adam, and falls a hundredfold under SGD */
+	if (!(given & KDC_GIVEN_LR))
+		o->lr = !adam ? cfg->sgd_lr : val ? KDC_ADAM_LR : KDC_ADAM_LR_SHORT;
+	if (!(given & KDC_GIVEN_LR_END))
+		o->lr_end = adam ? o->lr : o->lr * (cfg->sgd_lr_end / cfg->sgd_lr);
 	if (!spe)
 		return;
 	if (!(given & KDC_GIVEN_EPOCHS)) {
-		size_t ep = div_up(KDC_AUTO_STEPS, spe);
+		size_t ep = div_up(val ? KDC_AUTO_STEPS : KDC_AUTO_STEPS_SHORT, spe);
 		o->epochs = ep < KDC_AUTO_MIN_EP ? KDC_AUTO_MIN_EP :
 		            ep > KDC_AUTO_MAX_EP ? KDC_AUTO_MAX_EP : ep;
 	}
 	if (!(given & KDC_GIVEN_PATIENCE)) {
 		size_t pat = div_up(KDC_AUTO_PAT_STEPS, spe);
-		o->patience = given & KDC_GIVEN_EPOCHS ? 0 :
+		o->patience = (given & KDC_GIVEN_EPOCHS) ? 0 :
 		              pat < KDC_AUTO_PAT_EP ? KDC_AUTO_PAT_EP : pat;
 	}
 }
@@ -391,8 +403,9 @@ kdc_train_fit(const kdc_train_cfg *cfg, const kdt_data *d, size_t K,
 	kdt_opts o = cfg->t;
 	/* dead units are looked for on the validation rows when there are
 	 * enough of them that a unit silent on all is likely dead, else on
-	 * the training rows */
-	const kdd_set *look = d->val && d->val->n >= 500 ? d->val : t;
+	 * the training rows, and not at all on fewer rows than that */
+	const kdd_set *look = d->val && d->val->n >= DEAD_MIN_ROWS ? d->val :
+	                      t->n >= DEAD_MIN_ROWS ? t : NULL;
 	kdm_model *m;
 	kd_err e;
 	int std = cfg->standardize;
@@ -406,10 +419,7 @@ kdc_train_fit(const kdc_train_cfg *cfg, const kdt_data *d, size_t K,
 		std = !(t->width && t->height);
 	if (std && kdt_standardize(m, t, &e))
 		kdc_fail(&e);
-	kdc_run_length(&o, cfg->given, t->n);
-	/* no validation rows: nothing to stop on */
-	if (!(d->val && d->val->n) && !(cfg->given & KDC_GIVEN_PATIENCE))
-		o.patience = 0;
+	kdc_run_length(cfg, &o, t->n, d->val && d->val->n);
 	if (o.warmup > o.epochs)
 		kdc_usage_error("--warmup %zu is longer than the run (%zu epochs)",
 		                o.warmup, o.epochs);
@@ -417,7 +427,7 @@ kdc_train_fit(const kdc_train_cfg *cfg, const kdt_data *d, size_t K,
 		kdc_fail(&e);
 	/* the workers of a data-parallel run hold the same model and
 	 * validation rows: the first speaks for them all */
-	if (cfg->t.worker == 0)
+	if (cfg->t.worker == 0 && look)
 		warn_dead(m, look, look == t ? "training" : "validation");
 	return m;
 }

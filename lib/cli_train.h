@@ -91,9 +91,8 @@ void kdc_train_defaults(kdc_train_cfg *cfg, const char *hidden);
  * was a shared option, 0 otherwise; bad values exit 2. */
 int kdc_train_opt(kdc_train_cfg *cfg, int c, const char *arg);
 
-/* kdc_train_setup: after option parsing: the learning rates not given
- * (they depend on the optimizer), checks that span options (exit 2), BLAS
- * threads. */
+/* kdc_train_setup: after option parsing: checks that span options
+ * (exit 2), BLAS threads. */
 void kdc_train_setup(kdc_train_cfg *cfg);
 
 /* kdc_holdout: split all into *train and *val as cfg->val says (a row
@@ -116,12 +115,14 @@ void kdc_report(const kdt_progress *p, void *ctx);
 void kdc_train_model(const kdc_train_cfg *cfg, const kdt_data *d, size_t K,
                      const char *names, size_t names_len);
 
-/* kdc_run_length: o's epochs and patience for n training rows, where the
- * command line (given) named none: epochs for KDC_AUTO_STEPS steps
- * within [KDC_AUTO_MIN_EP, KDC_AUTO_MAX_EP], and a patience of the epochs
- * of KDC_AUTO_PAT_STEPS steps, at least KDC_AUTO_PAT_EP (none after
- * --epochs N alone, which then runs N epochs). */
-void kdc_run_length(kdt_opts *o, unsigned given, size_t n);
+/* kdc_run_length: o's rates, epochs and patience for n training rows
+ * (val: some rows are held out for validation), where the command line
+ * named none: the optimizer's rates (Adam's higher without validation,
+ * where the run's length is fixed); epochs for KDC_AUTO_STEPS steps
+ * within [KDC_AUTO_MIN_EP, KDC_AUTO_MAX_EP]; with validation rows a
+ * patience of the epochs of KDC_AUTO_PAT_STEPS steps, at least
+ * KDC_AUTO_PAT_EP (none after --epochs N alone, which then runs N). */
+void kdc_run_length(const kdc_train_cfg *cfg, kdt_opts *o, size_t n, int val);
 
 /* kdc_train_fit: kdc_train_model without the saving: the trained model
  * (kdm_free it); for a caller with more to do before it writes, such as a

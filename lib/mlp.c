@@ -751,8 +751,8 @@ update_row(float *w, const float *g, float *v, size_t n, float mu, float lr,
  * d = lr*wd (0 for biases). Returns the squared L2 norm of the new w,
  * in 8 lanes as update_row. */
 static float
-adam_row(float *w, const float *g, float *m, float *v, size_t n, float a,
-         float c, float d)
+adam_row(float *restrict w, const float *restrict g, float *restrict m,
+         float *restrict v, size_t n, float a, float c, float d)
 {
 	const float b1 = (float)KDM_ADAM_BETA1, b2 = (float)KDM_ADAM_BETA2;
 	float s[8] = {0, 0, 0, 0, 0, 0, 0, 0};

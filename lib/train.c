@@ -11,6 +11,8 @@
 #include "rng.h"
 
 #define EVAL_BATCH 256
+#define KDT_TOL 1e-4 /* the least fall of the training loss that counts as
+                      * progress (scikit-learn's tol) */
 
 static double
 now_s(void)
@@ -204,10 +206,6 @@ check(const kdm_model *m, const kdt_data *d, const kdt_opts *o, kd_err *e)
 		kd_err_set(e, KD_EUSAGE, "epochs, batch and learning rates must be positive, "
 		           "the average's decay in [0, 1), the warm-up no longer "
 		           "than the run and the schedule and selection known");
-		return -1;
-	}
-	if (o->patience > 0 && !(d->val && d->val->n)) {
-		kd_err_set(e, KD_EUSAGE, "--patience stops on validation rows, and there are none");
 		return -1;
 	}
 	if (o->loss == KDT_HARD || (o->loss == KDT_DISTILL && o->alpha < 1.0)) {
@@ -552,6 +550,12 @@ kdt_fit(kdm_model *m, const kdt_data *d, const kdt_opts *o,
 			}
 			if (avg)
 				memcpy(m->params, live, m->nparams * sizeof *live);
+		}
+		/* without validation rows the training loss decides when to
+		 * stop: an epoch improves on the best by more than KDT_TOL */
+		if (!scored && p.loss < best_err - KDT_TOL) {
+			best_err = p.loss;
+			best_ep = ep + 1;
 		}
 		p.stopped = o->patience > 0 && ep + 1 - best_ep >= o->patience;
 		if (o->checkpoint && o->worker == 0) {

@@ -78,7 +78,9 @@ typedef struct kdt_opts {
 	int      keep_best;  /* restore the parameters of the best validation epoch */
 	int      select;     /* enum kdt_select: what "best" means */
 	size_t   patience;   /* 0, or stop once this many epochs have passed
-	                      * without a new best (needs validation rows) */
+	                      * without a new best validation score or,
+	                      * without validation rows, without a training
+	                      * loss 1e-4 below the lowest so far */
 	double   ema;        /* 0, or the decay D of an exponential moving average
 	                      * of the parameters, updated after every step t
 	                      * (from 0) with the decay min(D, (1+t)/(10+t));

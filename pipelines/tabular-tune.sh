@@ -2,7 +2,7 @@
 # tabular-tune.sh DIR TAG HIDDEN [kd options...]: the validation accuracy of
 # one training recipe over the development splits of `make tabular`
 # (DIR/NAME-SEED/dev/{train,val}.csv: the training rows of each split, cut
-# 80/20 again, so that no choice ever sees a test row). Trains
+# 80/20 again, so that no choice ever sees a test row; made when missing). Trains
 # `kd-teacher train --hidden HIDDEN OPTIONS` on each dev/train.csv, two at
 # a time, and prints one line per data set: TAG, the data set, the mean
 # and sd of validation accuracy (%) over the seeds, and the mean seconds.
@@ -15,6 +15,13 @@ shift 3
 BIN=${BIN:-$(cd "$(dirname "$0")/.." && pwd)/bin}
 SETS=${SETS:-iris wine breast_cancer digits fashion-mnist}
 SEEDS=${SEEDS:-1 2 3}
+# the splits: make tabular's 80/20 of each seed, and its 80% cut 80/20 again
+here=$(cd "$(dirname "$0")" && pwd)
+for s in $SETS; do for seed in $SEEDS; do
+	[ -e "$dir/$s-$seed/test.csv" ] || /usr/bin/python3 "$here/tabular.py" split "$s" "$seed" "$dir/$s-$seed"
+	[ -e "$dir/$s-$seed/dev/val.csv" ] ||
+		/usr/bin/python3 "$here/tabular.py" subsplit "$dir/$s-$seed/train.csv" "$seed" "$dir/$s-$seed/dev"
+done; done
 one() { # one NAME SEED: prints "NAME accuracy seconds"
 	set -eo pipefail
 	local d=$dir/$1-$2/dev m t0 t1 acc

@@ -184,7 +184,7 @@ test_ema_scores_and_keeps_the_average(void)
 /* what each epoch of a run told: validation error and loss, best, stop */
 typedef struct told {
 	size_t n;
-	double err[64], loss[64];
+	double err[64], loss[64], train[64];
 	int best[64], stopped[64];
 } told;
 
@@ -197,6 +197,7 @@ on_epoch_all(const kdt_progress *pr, void *ctx)
 	t->n = pr->epoch;
 	t->err[pr->epoch - 1] = pr->val_error;
 	t->loss[pr->epoch - 1] = pr->val_loss;
+	t->train[pr->epoch - 1] = pr->loss;
 	t->best[pr->epoch - 1] = pr->best;
 	t->stopped[pr->epoch - 1] = pr->stopped;
 }
@@ -262,11 +263,35 @@ test_patience_keeps_the_lowest_loss(void)
 	KT_NEAR(kdt_error_rate(c, &va, NULL, &l, &e), all.err[best - 1], 1e-12);
 	KT_NEAR(l, loss / NVAL, 1e-9);
 	KT_NEAR(l, all.loss[best - 1], 1e-12);
-	/* patience needs validation rows */
-	td.val = NULL;
-	o.patience = P;
-	KT_CHECK(kdt_fit(m, &td, &o, NULL, NULL, &e) == -1);
-	KT_CHECK(strstr(e.msg, "--patience") != NULL);
+	/* without validation rows the training loss decides: the run stops
+	 * at the first epoch P epochs past the last whose loss fell 1e-4
+	 * below the lowest before it, and keeps its last epoch */
+	{
+		told full = { 0 }, stop2 = { 0 };
+		kdm_model *f = new_model(), *g = new_model();
+		double low = INFINITY;
+		size_t last = 0, end = 0;
+		td.val = NULL;
+		o.patience = 0;
+		o.epochs = E;
+		o.lr = o.lr_end = 0.05;
+		KT_CHECK(kdt_fit(f, &td, &o, on_epoch_all, &full, &e) == 0);
+		for (size_t k = 0; k < E && !end; k++) {
+			if (full.train[k] < low - 1e-4) {
+				low = full.train[k];
+				last = k + 1;
+			}
+			if (k + 1 - last >= 2)
+				end = k + 1;
+		}
+		printf("# training loss: last improvement at epoch %zu, stop at %zu of %d\n", last, end, E);
+		KT_CHECK(end > 0 && end < E);
+		o.patience = 2;
+		KT_CHECK(kdt_fit(g, &td, &o, on_epoch_all, &stop2, &e) == 0);
+		KT_CHECK(stop2.n == end && stop2.stopped[end - 1] == 1);
+		kdm_free(f);
+		kdm_free(g);
+	}
 	kdm_ws_free(ws);
 	kdm_free(m);
 	kdm_free(c);
