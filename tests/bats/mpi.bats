@@ -142,7 +142,7 @@ Try 'kd-student-mpi --help' for more information."
 	run --separate-stderr mpi 2 -q -o x.kdm "${OPTS[@]}" --optimizer sgd --hidden 16,16 --lr 3
 	assert_success
 	echo "$stderr"
-	[ "$(grep -c 'never fire on the 300 validation rows' <<< "$stderr")" -eq 1 ]
+	[ "$(grep -c 'never fire on the 2700 training rows' <<< "$stderr")" -eq 1 ]
 	grep -q '^kd-student-mpi: [0-9]* of 16 units of hidden layer [12] never fire' <<< "$stderr"
 	[ -s x.kdm ]
 }

@@ -198,7 +198,7 @@ tiny() {
 # ensemble's teachers (T_HIDDEN=HIDDEN, default 16,16)
 teacher_opts() {
 	echo --hidden "${1:-16,16}" --input-dropout 0.1 --dropout 0.2 --max-norm 3.5 --jitter 0 \
-		--epochs 2 --lr 0.05 --lr-end 0.0005 --schedule cosine --momentum 0.9 --val 300 --threads 1
+		--epochs 2 --lr 0.05 --lr-end 0.0005 --schedule cosine --optimizer sgd --momentum 0.9 --select error --val 300 --threads 1
 }
 
 setup() {

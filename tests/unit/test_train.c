@@ -267,29 +267,38 @@ test_patience_keeps_the_lowest_loss(void)
 	 * at the first epoch P epochs past the last whose loss fell 1e-4
 	 * below the lowest before it, and keeps its last epoch */
 	{
-		told full = { 0 }, stop2 = { 0 };
-		kdm_model *f = new_model(), *g = new_model();
-		double low = INFINITY;
+		/* the first rate (of a few) whose run's loss stalls */
+		const double rates[] = { 0.5, 1.0, 2.0, 4.0 };
+		told full;
+		kdm_model *f, *g = new_model();
+		double low;
 		size_t last = 0, end = 0;
 		td.val = NULL;
 		o.patience = 0;
 		o.epochs = E;
-		o.lr = o.lr_end = 0.05;
-		KT_CHECK(kdt_fit(f, &td, &o, on_epoch_all, &full, &e) == 0);
-		for (size_t k = 0; k < E && !end; k++) {
-			if (full.train[k] < low - 1e-4) {
-				low = full.train[k];
-				last = k + 1;
+		for (size_t i = 0; i < 4 && !end; i++) {
+			memset(&full, 0, sizeof full);
+			f = new_model();
+			o.lr = o.lr_end = rates[i];
+			KT_CHECK(kdt_fit(f, &td, &o, on_epoch_all, &full, &e) == 0);
+			kdm_free(f);
+			low = INFINITY;
+			for (size_t k = 0; k < E && !end; k++) {
+				if (full.train[k] < low - 1e-4) {
+					low = full.train[k];
+					last = k + 1;
+				}
+				if (k + 1 - last >= 2)
+					end = k + 1;
 			}
-			if (k + 1 - last >= 2)
-				end = k + 1;
 		}
-		printf("# training loss: last improvement at epoch %zu, stop at %zu of %d\n", last, end, E);
+		printf("# training loss at rate %g: last improvement at epoch %zu, stop at %zu of %d\n",
+		       o.lr, last, end, E);
 		KT_CHECK(end > 0 && end < E);
+		told stop2 = { 0 };
 		o.patience = 2;
 		KT_CHECK(kdt_fit(g, &td, &o, on_epoch_all, &stop2, &e) == 0);
-		KT_CHECK(stop2.n == end && stop2.stopped[end - 1] == 1);
-		kdm_free(f);
+		KT_CHECK(stop2.n == end && end > 0 && stop2.stopped[end - 1] == 1);
 		kdm_free(g);
 	}
 	kdm_ws_free(ws);
