@@ -117,7 +117,8 @@ main(int argc, char **argv)
 	int threads = 0, c;
 	double secs = 10, peak;
 	size_t th[2] = { 1200, 1200 }, sh[2] = { 800, 800 };
-	kdm_opts teacher = { 0.2f, 0.5f, 3.5f, 0.9f, 0.0f }, student = { 0, 0, 0, 0.9f, 0 };
+	kdm_opts teacher = { .input_dropout = 0.2f, .dropout = 0.5f, .maxnorm = 3.5f, .momentum = 0.9f },
+	         student = { .momentum = 0.9f };
 
 	kdb_choose_core(argv);
 	kdc_init(argv[0]);

@@ -139,9 +139,10 @@ results)
 	}
 	echo "# Results of the pipelines"
 	echo
-	echo "Made by \`make -C pipelines ${QUICK:+QUICK=1 }TARGET\` (each section names its target) on"
-	echo "$(date -u +%Y-%m-%d); figures are test-set scores of the 10,000 Fashion-MNIST test"
-	echo "images, made by kd-eval. No choice looked at the test set."
+	echo "Made by \`make -C pipelines ${QUICK:+QUICK=1 }TARGET\` (each section names its target;"
+	echo "NOTES.md below says when); figures are test-set scores of the 10,000"
+	echo "Fashion-MNIST test images, made by kd-eval, where a section says no other."
+	echo "No choice looked at the test set."
 	# NOTES.md in DIR: what a reader must know of when and how the
 	# results were made (say, runs of different dates or options)
 	if [ -e "$dir/NOTES.md" ]; then
