@@ -50,8 +50,8 @@ usage(void)
 	       "  -h, --help           show this help and exit\n"
 	       "  -V, --version        show the version and exit\n"
 	       "\n"
-	       "Defaults: --hidden 800,800, no dropout, AdamW at 0.001 for a run length\n"
-	       "set by the data (below); with --optimizer sgd, --lr 0.02 to 0.0002.\n"
+	       "Defaults: --hidden 800,800, no dropout, AdamW at a rate and for a run\n"
+	       "length set by the data (below); with --optimizer sgd, --lr 0.02 to 0.0002.\n"
 	       "T = 8 (kd-soften -T 8) is the temperature to start from.\n"
 #ifdef KD_MPI
 	       "\n"
