@@ -84,7 +84,8 @@ KILLED+=' | { dd bs=1000 count=100 iflag=fullblock 2> /dev/null; kill -9 "$(cat 
 	run make -s done.txt
 	[ "$status" -ne 0 ]
 	[[ "$output" == *"kd-soften: 'stdin': truncated at record "* ]]
-	[ ! -e soft.kd ] && [ ! -e done.txt ]
+	[ ! -e soft.kd ]
+	[ ! -e done.txt ]
 	no_temporaries
 }
 
@@ -109,7 +110,10 @@ KILLED+=' | { dd bs=1000 count=100 iflag=fullblock 2> /dev/null; kill -9 "$(cat 
 	fails_cleanly kd-teacher
 	run --separate-stderr kd-teacher train -q -o t2.kdm --epochs 1 cutx.kd
 	fails_cleanly kd-teacher
-	[ ! -e avg.kd ] && [ ! -e s.kdm ] && [ ! -e out.kd ] && [ ! -e t2.kdm ]
+	[ ! -e avg.kd ]
+	[ ! -e s.kdm ]
+	[ ! -e out.kd ]
+	[ ! -e t2.kdm ]
 	no_temporaries
 }
 
@@ -245,7 +249,8 @@ KILLED+=' | { dd bs=1000 count=100 iflag=fullblock 2> /dev/null; kill -9 "$(cat 
 	assert_equal "$stderr" "kd-teacher: cannot read '/proc/self/mem': Input/output error"
 	run --separate-stderr kd-cat --import /proc/self/mem -o x.kd
 	fails_cleanly kd-cat
-	[ ! -e x.kd ] && [ ! -e x.kdm ]
+	[ ! -e x.kd ]
+	[ ! -e x.kdm ]
 }
 
 @test "a missing file, a path through a file, a directory: every reader names it" {
@@ -348,7 +353,8 @@ byte_steps() {
 		fails_cleanly kd-cat
 		[[ "$stderr" == "kd-cat: 'v.csv':2:2: "* ]] || { echo "$v: $stderr"; false; }
 	done
-	[ ! -e m.kdm ] && [ ! -e v.kd ]
+	[ ! -e m.kdm ]
+	[ ! -e v.kd ]
 }
 
 @test "1e38, denormals and -0 in CSV work: standardised training, softening, scoring" {
@@ -449,5 +455,6 @@ byte_steps() {
 	run --separate-stderr kd-teacher train -q -o h.kdm huge.csv
 	fails_cleanly kd-teacher
 	assert_equal "$stderr" "kd-teacher: 'huge.csv':1:4194305: more than 4194304 fields"
-	[ ! -e over.kd ] && [ ! -e h.kdm ]
+	[ ! -e over.kd ]
+	[ ! -e h.kdm ]
 }

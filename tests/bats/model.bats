@@ -124,7 +124,7 @@ agreement() {
 	kd-teacher train -q -o b.kdm --hidden 32,16 --epochs 3 --val 500 --seed 7 --threads 1 train.csv
 	cmp a.kdm b.kdm
 	kd-teacher train -q -o c.kdm --hidden 32,16 --epochs 3 --val 500 --seed 8 --threads 1 train.csv
-	! cmp -s a.kdm c.kdm
+	run ! cmp -s a.kdm c.kdm
 	kd-teacher -m a.kdm --inputs train.csv | kd-soften -T 3 > soft.kd
 	kd-student -q -o s1.kdm --hidden 8 --epochs 2 --seed 3 --threads 1 < soft.kd
 	kd-student -q -o s2.kdm --hidden 8 --epochs 2 --seed 3 --threads 1 < soft.kd
@@ -237,7 +237,7 @@ agreement() {
 	kd-teacher train -q -o flip1.kdm "${O[@]}" --flip fashion-mnist:test
 	kd-teacher train -q -o flip2.kdm "${O[@]}" --flip fashion-mnist:test
 	cmp flip1.kdm flip2.kdm
-	! cmp -s plain.kdm flip1.kdm
+	run ! cmp -s plain.kdm flip1.kdm
 	blobs
 	run --separate-stderr kd-teacher train -q -o c.kdm --hidden 8 --epochs 1 --flip train.csv
 	assert_failure
@@ -304,10 +304,10 @@ agreement() {
 	same_rows() { cmp -s -i 36 -n 80 "$1" "$2"; }
 	same_rows m1.kdm m2--val-seed1.kdm
 	same_rows m2.kdm m1--val-seed2.kdm
-	! same_rows m1.kdm m2.kdm
-	! same_rows m1.kdm m1--val-seed2.kdm
+	run ! same_rows m1.kdm m2.kdm
+	run ! same_rows m1.kdm m1--val-seed2.kdm
 	# the seed still chooses the rest (initial weights, order of the rows)
-	! cmp -s m1.kdm m2--val-seed1.kdm
+	run ! cmp -s m1.kdm m2--val-seed1.kdm
 	kd-teacher train -q -o again.kdm --hidden 8 --epochs 1 --val 500 --seed 1 --val-seed 1 train.csv
 	cmp m1.kdm again.kdm
 }
@@ -319,7 +319,7 @@ agreement() {
 	echo "errors with --warmup 2: $(errors m.kd) / 1000"
 	[ "$(errors m.kd)" -lt 150 ]
 	kd-teacher train -q -o n.kdm --optimizer sgd --hidden 16 --epochs 5 --val 500 train.csv
-	! cmp -s m.kdm n.kdm
+	run ! cmp -s m.kdm n.kdm
 	run --separate-stderr kd-student -q -o s.kdm --hidden 8 --epochs 3 --warmup 4 < /dev/null
 	[ "$status" -eq 2 ]
 	[[ "$stderr" == "kd-student: --warmup 4 is longer than the run (--epochs 3)"* ]] || { echo "$stderr"; false; }

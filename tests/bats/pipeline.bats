@@ -39,9 +39,11 @@ setup() {
 	# each training stage shows its progress and keeps it in a log
 	shows_progress teacher student-hard student-kd
 	for f in teacher student-hard student-kd; do
-		[ -s "work/$f.kdm" ] && [ -s "work/$f.test.kd" ]
+		[ -s "work/$f.kdm" ]
+		[ -s "work/$f.test.kd" ]
 	done
-	[ -s results/demo.txt ] && [ -s results/demo.json ]
+	[ -s results/demo.txt ]
+	[ -s results/demo.json ]
 	run jq -r 'map(.model) | join(",")' results/demo.json
 	assert_output 'teacher,student-hard,student-kd'
 	run jq -e 'all(.[]; .rows == 500 and (.errors | type) == "number" and (.accuracy | type) == "number" and has("nll") and has("brier") and has("ece"))' results/demo.json
@@ -72,7 +74,8 @@ setup() {
 	rm results/demo.json
 	run tiny demo TO_JSON=false
 	assert_failure
-	[ ! -e results/demo.json ] && [ ! -e results/demo.json.tmp ]
+	[ ! -e results/demo.json ]
+	[ ! -e results/demo.json.tmp ]
 }
 
 @test "make shards: GNU parallel runs 4 parts whose join equals the unsharded stream" {
@@ -131,7 +134,7 @@ ensemble student-from-ensemble test 500"
 	grep -q '^Chosen on validation .*T = [0-9]* for 784-' results/RESULTS.md
 	grep -q '^| 4 | [0-9.]* ± [0-9.]* | [0-9.]*% ± [0-9.]*% | [0-9.]* ± [0-9.]* | ' results/RESULTS.md
 	# the seeds differ: not one model trained twice
-	! cmp -s work/temp/s-big-4-1.kdm work/temp/s-big-4-2.kdm
+	run ! cmp -s work/temp/s-big-4-1.kdm work/temp/s-big-4-2.kdm
 	# but every student holds out the teacher's rows (seed 1's), which the
 	# training rows' feature means and deviations show (in a 8-16-16-4
 	# model, 64 bytes after a 40-byte header; lib/MODEL-FORMAT.md); the
@@ -141,7 +144,7 @@ ensemble student-from-ensemble test 500"
 		same_rows "work/$m.kdm" work/student-hard.kdm || { echo "$m holds out other rows"; false; }
 	done
 	same_rows work/teacher.kdm work/student-hard.kdm
-	! same_rows work/ens/t2.kdm work/teacher.kdm
+	run ! same_rows work/ens/t2.kdm work/teacher.kdm
 	# the ensemble's seed-1 teacher is the demo's, copied; so is the
 	# temperature's 800-800 student at the demo's T, with its log, and
 	# trained anew it is that same model, byte for byte
@@ -151,7 +154,7 @@ ensemble student-from-ensemble test 500"
 	# and at seed 2 make seeds' distilled student of seed 2 (built first)
 	cmp work/temp/s-big-4-2.kdm work/seeds/kd-2.kdm
 	cmp work/temp/s-big-4-2.kdm.log work/seeds/kd-2.kdm.log
-	! cmp -s work/temp/s-big-1-2.kdm.log work/seeds/kd-2.kdm.log
+	run ! cmp -s work/temp/s-big-1-2.kdm.log work/seeds/kd-2.kdm.log
 	mv work/temp/s-big-4-1.kdm copied.kdm
 	rm work/student-kd.kdm
 	run tiny "$PWD/work/temp/s-big-4-1.kdm"

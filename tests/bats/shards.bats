@@ -20,8 +20,10 @@ setup() {
 	for i in 1 2 3 4; do
 		kd-cat p$i.kd | tail -n +2 | cut -d, -f1 > ids$i
 	done
-	[ "$(wc -l < ids1)" -eq 251 ] && [ "$(wc -l < ids4)" -eq 250 ]
-	[ "$(head -1 ids2)" -eq 251 ] && [ "$(tail -1 ids4)" -eq 1002 ]
+	[ "$(wc -l < ids1)" -eq 251 ]
+	[ "$(wc -l < ids4)" -eq 250 ]
+	[ "$(head -1 ids2)" -eq 251 ]
+	[ "$(tail -1 ids4)" -eq 1002 ]
 	cat ids1 ids2 ids3 ids4 | sort -n | uniq -d | grep -q . && false
 	cat p1.kd p2.kd p3.kd p4.kd | kd-cat > joined.csv
 	kd-cat whole.kd > whole.csv

@@ -223,7 +223,7 @@ setup() {
 		cmp "work/ens/t$s.kdm" "local$s.kdm"
 	done
 	# different seeds, different models
-	! cmp -s work/ens/t1.kdm work/ens/t2.kdm
+	run ! cmp -s work/ens/t1.kdm work/ens/t2.kdm
 	no_temporaries work
 	# the array's models are up to date for make: nothing is resubmitted,
 	# and make ensemble goes on from them without training a teacher
@@ -242,7 +242,7 @@ setup() {
 	assert_output --partial 'sbatch --wait --array=1,2 '
 	kd-teacher train -q -o local1h12.kdm $(teacher_opts 12,12) --seed 1 "$PWD/train.csv"
 	cmp work/ens/t1.kdm local1h12.kdm
-	! cmp -s local1h12.kdm local1.kdm
+	run ! cmp -s local1h12.kdm local1.kdm
 	cmp work/ens/t3.kdm local3.kdm
 }
 
@@ -252,7 +252,9 @@ setup() {
 	assert_output --partial 'ensemble-slurm: teacher 1 failed; the end of'
 	assert_output --partial 'missing.csv'
 	assert_output --partial 'ensemble-slurm: the job array failed (sbatch exited with status'
-	[ ! -e work/ens/t1.kdm ] && [ ! -e work/ens/t2.kdm ] && [ ! -e work/ens/t3.kdm ]
+	[ ! -e work/ens/t1.kdm ]
+	[ ! -e work/ens/t2.kdm ]
+	[ ! -e work/ens/t3.kdm ]
 	no_temporaries work
 
 	# one task of the array fails, the other succeeds: sbatch --wait still
@@ -262,7 +264,8 @@ setup() {
 		--export=ALL,KD_BIN="$KD_BIN" "$REPO/pipelines/slurm/teachers.sbatch" \
 		"$PWD/out" "$PWD/train.csv" $(teacher_opts)
 	assert_failure
-	[ -s out/t1.kdm ] && [ -d out/t2.kdm ]
+	[ -s out/t1.kdm ]
+	[ -d out/t2.kdm ]
 	grep -q 'task 2: kd-teacher failed with status' out/2.log
 	kd-teacher train -q -o local1.kdm $(teacher_opts) --seed 1 "$PWD/train.csv"
 	cmp out/t1.kdm local1.kdm
