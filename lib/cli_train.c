@@ -267,14 +267,16 @@ kdc_holdout(const kdc_train_cfg *cfg, const kdd_set *all, const float *targets,
 		return;
 	}
 	/* a validation file: every training row trains */
+	kdd_set none;
 	if (kdd_load(s, &cfg->load, val, &e))
 		kdc_fail(&e);
 	if (!val->y)
 		kdc_die("'%s': validation data must be labelled", s);
 	if (val->d != all->d)
 		kdc_die("'%s' has %zu features, the training data %zu", s, val->d, all->d);
-	if (kdt_split(all, targets, K, 0, cfg->t.seed, train, ttrain, &(kdd_set){ 0 }, tval, &e))
+	if (kdt_split(all, targets, K, 0, cfg->t.seed, train, ttrain, &none, tval, &e))
 		kdc_fail(&e);
+	kdd_free(&none); /* the empty part of a split of 0 rows */
 	if (targets) {
 		free(*tval);
 		*tval = NULL;

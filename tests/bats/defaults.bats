@@ -120,3 +120,12 @@ epochs_planned() { grep -m1 -o 'epoch 1/[0-9]*' "$1" | cut -d/ -f2; }
 	[ "$(epochs_run log)" -lt 500 ]
 	run ! grep -q "val err" log
 }
+
+@test "--val FILE: every training row trains, the file's rows choose the epoch (and nothing leaks)" {
+	head -100 train.csv > val.csv
+	kd-teacher train -o m.kdm --hidden 8 --threads 1 --epochs 3 --val val.csv train.csv 2> log
+	[ "$(grep -c 'val err' log)" -eq 3 ]
+	kd-teacher -m m.kdm --inputs train.csv | kd-soften -T 4 > soft.kd
+	kd-student -o s.kdm --hidden 8 --threads 1 --epochs 2 --val val.csv --targets soft.kd 2> log
+	[ "$(grep -c 'val err' log)" -eq 2 ]
+}
