@@ -9,6 +9,7 @@
 #include <spawn.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -749,18 +750,44 @@ kde_print_json(FILE *f, const kde_result *r, size_t n, const kde_report_opts *o)
 
 /* ---- the picture ---- */
 
-/* gp_str: s as a gnuplot double-quoted string (noenhanced text) */
+/* utf8_len: the bytes of the UTF-8 character at p (1 for ASCII), or 0
+ * when p does not start a well-formed one (the NUL ends any sequence) */
+static size_t
+utf8_len(const unsigned char *p)
+{
+	size_t n = *p < 0x80 ? 1 : *p >= 0xC2 && *p <= 0xDF ? 2 :
+	           *p >= 0xE0 && *p <= 0xEF ? 3 : *p >= 0xF0 && *p <= 0xF4 ? 4 : 0;
+	for (size_t i = 1; i < n; i++)
+		if ((p[i] & 0xC0) != 0x80)
+			return 0;
+	return n;
+}
+
+/* gp_str: s as a gnuplot double-quoted string (noenhanced text). Only
+ * letters, digits, the space and -_.,:()/+= go in as they are; every other
+ * byte is written as an octal escape \ooo, which gnuplot turns back into
+ * that byte once the line is parsed, so that no quote, backslash,
+ * backquote (command substitution), @ (macro), $ or # from a name is ever
+ * seen by gnuplot's reader. Control characters and bytes that are not
+ * UTF-8 become '?'. */
 static void
 gp_str(FILE *f, const char *s)
 {
 	fputc('"', f);
 	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-		if (*p == '"' || *p == '\\')
-			fprintf(f, "\\%c", *p);
-		else if (*p < 0x20 || *p == 0x7f)
+		size_t len = utf8_len(p);
+		if (*p < 0x20 || *p == 0x7f || !len)
 			fputc('?', f);
-		else
+		else if (len > 1) {
+			for (size_t i = 0; i < len; i++)
+				fprintf(f, "\\%03o", p[i]);
+			p += len - 1;
+		}
+		else if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		         (*p >= '0' && *p <= '9') || strchr(" -_.,:()/+=", *p))
 			fputc(*p, f);
+		else
+			fprintf(f, "\\%03o", *p);
 	}
 	fputc('"', f);
 }
@@ -790,8 +817,7 @@ gp_tics(FILE *f, const char *axis, const kde_result *r)
 }
 
 int
-kde_plot_script(FILE *f, const char *png_path, const kde_result *r, size_t n,
-                kd_err *e)
+kde_plot_script(FILE *f, const kde_result *r, size_t n, kd_err *e)
 {
 	size_t rows = 0;
 
@@ -802,15 +828,11 @@ kde_plot_script(FILE *f, const char *png_path, const kde_result *r, size_t n,
 		kd_err_set(e, KD_EUSAGE, "nothing to plot: no candidate has labelled rows");
 		return -1;
 	}
+	/* the picture goes to gnuplot's standard output: no path is ever
+	 * written into the script */
 	fprintf(f, "# kd-eval: reliability diagrams and confusion matrices\n"
 	           "set terminal pngcairo size 1200,%zu noenhanced font \"sans,10\"\n"
-	           "set output '", 520 * rows);
-	for (const char *p = png_path; *p; p++) {
-		if (*p == '\'')
-			fputc('\'', f); /* '' is a quote inside '...' */
-		fputc(*p, f);
-	}
-	fputs("'\n", f);
+	           "set output\n", 520 * rows);
 
 	/* the data first, as datablocks: bins (lo hi count confidence
 	 * accuracy), the row-normalised matrix, and the counts to write in */
@@ -896,28 +918,58 @@ kde_plot_script(FILE *f, const char *png_path, const kde_result *r, size_t n,
 	return ferror(f) ? -1 : 0;
 }
 
-/* run_gnuplot: run gnuplot on the script in fd (as its standard input),
- * its standard output to /dev/null; 0, or -1 with e set */
+/* run_gnuplot: run gnuplot on the script in fd (as its standard input)
+ * and copy what it writes on its standard output, the picture, to out,
+ * through a pipe, so that the writes are kd's own and checked (kdo_commit)
+ * whatever out is; *png is set to 1 when it starts with the PNG
+ * signature. 0, or -1 with e set. */
 static int
-run_gnuplot(int fd, const char *path, kd_err *e)
+run_gnuplot(int fd, FILE *out, const char *path, int *png, kd_err *e)
 {
+	static const unsigned char sig[8] = { 0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n' };
 	posix_spawn_file_actions_t fa;
 	char *argv[] = { "gnuplot", NULL };
+	unsigned char buf[65536];
+	size_t got = 0;
+	ssize_t r;
 	pid_t pid;
-	int rc, st;
+	int rc, st, p[2];
 
+	*png = 0;
+	if (pipe(p)) {
+		kd_err_set(e, KD_EIO, "cannot make a pipe: %s", strerror(errno));
+		return -1;
+	}
 	if (posix_spawn_file_actions_init(&fa)) {
+		close(p[0]);
+		close(p[1]);
 		kd_err_set(e, KD_ENOMEM, "out of memory");
 		return -1;
 	}
 	posix_spawn_file_actions_adddup2(&fa, fd, 0);
-	posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+	posix_spawn_file_actions_adddup2(&fa, p[1], 1);
+	posix_spawn_file_actions_addclose(&fa, p[0]);
+	posix_spawn_file_actions_addclose(&fa, p[1]);
 	rc = posix_spawnp(&pid, "gnuplot", &fa, NULL, argv, environ);
 	posix_spawn_file_actions_destroy(&fa);
+	close(p[1]);
 	if (rc) {
+		close(p[0]);
 		kd_err_set(e, KD_EIO, "cannot run gnuplot: %s (install gnuplot-nox)", strerror(rc));
 		return -1;
 	}
+	while ((r = read(p[0], buf, sizeof buf)) != 0) {
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		if (got < 8 && (size_t)r >= 8 - got)
+			*png = got == 0 && !memcmp(buf, sig, 8);
+		got += (size_t)r;
+		fwrite(buf, 1, (size_t)r, out); /* kdo_commit checks it */
+	}
+	close(p[0]);
 	while (waitpid(pid, &st, 0) < 0)
 		if (errno != EINTR) {
 			kd_err_set(e, KD_EIO, "cannot wait for gnuplot: %s", strerror(errno));
@@ -936,26 +988,12 @@ run_gnuplot(int fd, const char *path, kd_err *e)
 	return 0;
 }
 
-/* is_png: 1 when the file at path starts with the PNG signature */
-static int
-is_png(const char *path)
-{
-	static const unsigned char sig[8] = { 0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n' };
-	unsigned char buf[8];
-	FILE *f = fopen(path, "rb");
-	int ok;
-	if (!f)
-		return 0;
-	ok = fread(buf, 1, 8, f) == 8 && !memcmp(buf, sig, 8);
-	fclose(f);
-	return ok;
-}
-
 int
 kde_plot(const char *path, const kde_result *r, size_t n, kd_err *e)
 {
 	kdo_file o;
 	FILE *script;
+	int png;
 
 	if (!path || !strcmp(path, "-")) {
 		kd_err_set(e, KD_EUSAGE, "the plot needs a file name, not stdout");
@@ -971,15 +1009,15 @@ kde_plot(const char *path, const kde_result *r, size_t n, kd_err *e)
 		fclose(script);
 		return -1;
 	}
-	if (kde_plot_script(script, o.tmp, r, n, e))
+	if (kde_plot_script(script, r, n, e))
 		goto fail;
 	if (fflush(script) || ferror(script) || fseek(script, 0, SEEK_SET)) {
 		kd_err_set(e, KD_EIO, "cannot write the gnuplot script: %s", strerror(errno));
 		goto fail;
 	}
-	if (run_gnuplot(fileno(script), path, e))
+	if (run_gnuplot(fileno(script), o.fp, path, &png, e))
 		goto fail;
-	if (!is_png(o.tmp)) {
+	if (!png) {
 		kd_err_set(e, KD_EIO, "gnuplot did not draw '%s'", path);
 		goto fail;
 	}

@@ -196,9 +196,10 @@ int kde_print_json(FILE *f, const kde_result *r, size_t n,
  * gnuplot (pngcairo). 0, or -1 with e set. */
 int kde_plot(const char *path, const kde_result *r, size_t n, kd_err *e);
 
-/* kde_plot_script: the gnuplot script kde_plot runs, writing to png_path,
- * on f (exposed for tests). 0, or -1 when no result can be drawn. */
-int kde_plot_script(FILE *f, const char *png_path, const kde_result *r,
-                    size_t n, kd_err *e);
+/* kde_plot_script: the gnuplot script kde_plot runs, on f (exposed for
+ * tests): the picture goes to gnuplot's standard output, and names are
+ * written so that none of their bytes is read as gnuplot syntax. 0, or -1
+ * when no result can be drawn. */
+int kde_plot_script(FILE *f, const kde_result *r, size_t n, kd_err *e);
 
 #endif

@@ -146,6 +146,10 @@ kdo_open(kdo_file *o, const char *path, int binary, kd_err *e)
 	int fd;
 
 	memset(o, 0, sizeof *o);
+	if (path && !*path) {
+		kd_err_set(e, KD_EUSAGE, "an empty file name");
+		return -1;
+	}
 	if (!path || !strcmp(path, "-")) {
 		o->fp = stdout;
 		o->name = "stdout";

@@ -286,3 +286,42 @@ two_classes() {
 	assert_equal "$status" 1
 	[[ "$stderr" == "kd-eval: "*"missing.kdm"* ]]
 }
+
+@test "--plot: no name, path or class name runs anything, and the picture still comes out" {
+	kd-genstream --rows 40 --classes 3 --labels > s.kd
+	evil='a`touch PWNED1`$(touch PWNED2)@x;"q'"'"'\b'
+	cp s.kd "$evil.kd"
+	png=$(printf 'o\nset output "evil.png"\n`touch PWNED3`.png')
+	run --separate-stderr kd-eval --plot "$png" --name "$(printf 'n`touch PWNED4` \x01 \xff $(touch PWNED5)')" "$evil.kd" s.kd
+	assert_success
+	[ -z "$stderr" ] || { echo "$stderr"; false; } # gnuplot said nothing either
+	run ! ls PWNED1 PWNED2 PWNED3 PWNED4 PWNED5 evil.png
+	[ "$(head -c 4 "$png" | od -An -c | tr -d ' ')" = "211PNG" ]
+	no_temporaries
+}
+
+@test "--plot to a device, a FIFO, a directory, an empty name and a missing folder: works or fails cleanly" {
+	kd-genstream --rows 40 --classes 3 --labels > s.kd
+	run --separate-stderr kd-eval --plot /dev/null s.kd
+	assert_success
+	[ -c /dev/null ]
+	mkfifo f.png
+	cat f.png > fifo.out &
+	run --separate-stderr kd-eval --plot f.png s.kd
+	assert_success
+	wait
+	[ -p f.png ]
+	[ "$(head -c 4 fifo.out | od -An -c | tr -d ' ')" = "211PNG" ]
+	run --separate-stderr kd-eval --plot . s.kd
+	assert_equal "$status" 1
+	assert_equal "$stderr" "kd-eval: cannot write '.': Is a directory"
+	run --separate-stderr kd-eval --plot "" s.kd
+	assert_failure
+	assert_equal "$stderr" "kd-eval: an empty file name"
+	run --separate-stderr kd-eval --plot missing/x.png s.kd
+	assert_equal "$status" 1
+	[[ "$stderr" == "kd-eval: cannot create a temporary file for 'missing/x.png': No such file or directory" ]] || { echo "$stderr"; false; }
+	run --separate-stderr kd-eval --plot /dev/full s.kd
+	assert_equal "$status" 1
+	no_temporaries
+}
