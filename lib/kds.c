@@ -6,6 +6,7 @@
  * allows (itself bounded by KDS_MAX_K and KDS_MAX_DIM), so memory does not
  * grow with the number of records. */
 #include "kds.h"
+#include "text.h"
 
 #include <errno.h>
 #include <math.h>
@@ -84,6 +85,8 @@ names_check(const char *names, uint32_t len, uint32_t k)
 int
 kds_header_check(const kds_header *h, kd_err *e)
 {
+	const char *bad;
+
 	if (h->k < 1 || h->k > KDS_MAX_K) {
 		kd_err_set(e, KD_ERANGE, "number of classes %lu out of range (1 to %u)",
 		           (unsigned long)h->k, KDS_MAX_K);
@@ -120,6 +123,10 @@ kds_header_check(const kds_header *h, kd_err *e)
 	if (h->names_len > KDS_MAX_NAMES || names_check(h->names, h->names_len, h->k)) {
 		kd_err_set(e, KD_ERANGE, "class names are not %lu NUL-terminated strings",
 		           (unsigned long)h->k);
+		return -1;
+	}
+	if (h->names_len && (bad = kdx_names_bad(h->names, h->names_len))) {
+		kd_err_set(e, KD_ERANGE, "class names hold %s", bad);
 		return -1;
 	}
 	return 0;

@@ -1,6 +1,7 @@
 /* mlp.c: the multilayer perceptron: construction, forward and backward
  * passes, SGD with momentum and max-norm, and image jitter (see mlp.h). */
 #include "mlp.h"
+#include "text.h"
 
 #include "blas.h"
 
@@ -196,48 +197,12 @@ kdm_set_standardize(kdm_model *m, const float *mean, const float *std,
 	return 0;
 }
 
-/* utf8_ok: s[0..n-1] is well-formed UTF-8 (no overlong forms, no
- * surrogates, nothing above U+10FFFF) */
-static int
-utf8_ok(const unsigned char *s, size_t n)
-{
-	size_t i = 0;
-
-	while (i < n) {
-		unsigned c = s[i];
-		size_t len;
-		unsigned long cp, min;
-		if (c < 0x80) {
-			i++;
-			continue;
-		} else if ((c & 0xE0) == 0xC0) {
-			len = 2, cp = c & 0x1F, min = 0x80;
-		} else if ((c & 0xF0) == 0xE0) {
-			len = 3, cp = c & 0x0F, min = 0x800;
-		} else if ((c & 0xF8) == 0xF0) {
-			len = 4, cp = c & 0x07, min = 0x10000;
-		} else {
-			return 0;
-		}
-		if (n - i < len)
-			return 0;
-		for (size_t j = 1; j < len; j++) {
-			if ((s[i + j] & 0xC0) != 0x80)
-				return 0;
-			cp = (cp << 6) | (s[i + j] & 0x3F);
-		}
-		if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-			return 0;
-		i += len;
-	}
-	return 1;
-}
-
 int
 kdm_set_names(kdm_model *m, const char *blob, size_t len, kd_err *e)
 {
 	char *copy;
 	size_t *off, k = 0, start = 0;
+	const char *bad;
 
 	if (!blob) {
 		free(m->names);
@@ -251,8 +216,8 @@ kdm_set_names(kdm_model *m, const char *blob, size_t len, kd_err *e)
 		kd_err_set(e, KD_EFORMAT, "class names do not end with a NUL");
 		return -1;
 	}
-	if (!utf8_ok((const unsigned char *)blob, len)) {
-		kd_err_set(e, KD_EFORMAT, "class names are not valid UTF-8");
+	if ((bad = kdx_names_bad(blob, len))) {
+		kd_err_set(e, KD_EFORMAT, "class names hold %s", bad);
 		return -1;
 	}
 	for (size_t i = 0; i < len; i++)

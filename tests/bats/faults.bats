@@ -458,3 +458,26 @@ byte_steps() {
 	[ ! -e over.kd ]
 	[ ! -e h.kdm ]
 }
+
+@test "class names with control characters or bytes that are not UTF-8 are refused where a stream or model is read" {
+	kd-mkmodel --inputs 3 --classes 3 --names ab,cd,ef -o m.kdm
+	printf '1,2,3,0\n4,5,6,1\n' > d.csv
+	kd-teacher -m m.kdm d.csv > s.kd
+	# the names start at byte 48 of the content (lib/STREAM-FORMAT.md)
+	edit_content s.kd 49 '\001' ctl.kd
+	edit_content s.kd 49 '\377' utf.kd
+	for t in kd-cat "kd-soften -T 2" kd-eval; do
+		run --separate-stderr $t ctl.kd
+		assert_equal "$status" 1
+		assert_equal "$stderr" "${t%% *}: 'ctl.kd': bad header: class names hold a control character"
+		run --separate-stderr $t utf.kd
+		assert_equal "$status" 1
+		assert_equal "$stderr" "${t%% *}: 'utf.kd': bad header: class names hold bytes that are not UTF-8"
+	done
+	# models take their names through the same check (kdm_set_names,
+	# which the model reader calls)
+	run --separate-stderr kd-mkmodel --inputs 3 --classes 3 --names "$(printf 'a\001'),cd,ef" -o bad.kdm
+	assert_failure
+	[[ "$stderr" == *"class names hold a control character"* ]] || { echo "$stderr"; false; }
+	[ ! -e bad.kdm ]
+}
