@@ -481,3 +481,26 @@ byte_steps() {
 	[[ "$stderr" == *"class names hold a control character"* ]] || { echo "$stderr"; false; }
 	[ ! -e bad.kdm ]
 }
+
+@test "every -o and --checkpoint: an empty name, a directory and a missing folder fail cleanly, and nothing is left" {
+	small
+	mkdir dir
+	for cmd in "kd-teacher train -q --hidden 4 --epochs 1 d.csv -o" "kd-teacher -m t.kdm d.csv -o" \
+	           "kd-soften -T 2 t.kd -o" "kd-average t.kd t.kd -o" \
+	           "kd-student -q --hidden 4 --epochs 1 --targets t.kd -o" \
+	           "kd-student -q --hidden 4 --epochs 1 --targets t.kd -o s.kdm --checkpoint"; do
+		tool=${cmd%% *}
+		run --separate-stderr $cmd ""
+		[ "$status" -eq 1 ] || [ "$status" -eq 2 ] || { echo "$cmd '': status $status"; false; }
+		[[ "$stderr" == "$tool: "*"empty file name"* || "$stderr" == "$tool: --checkpoint needs a file name"* ]] ||
+			{ echo "$cmd '': $stderr"; false; }
+		run --separate-stderr $cmd dir
+		assert_equal "$status" 1
+		assert_equal "$stderr" "$tool: cannot write 'dir': Is a directory"
+		run --separate-stderr $cmd missing/x
+		assert_equal "$status" 1
+		assert_equal "$stderr" "$tool: cannot create a temporary file for 'missing/x': No such file or directory"
+		[ ! -e s.kdm ]
+	done
+	no_temporaries
+}
