@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 static const char *prog = "kd";
 
@@ -124,5 +126,26 @@ kdc_close_stdout(void)
 	if (err) {
 		fprintf(stderr, "%s: write error on stdout: %s\n", prog, strerror(err));
 		exit(1);
+	}
+}
+
+void
+kdc_not_input(const char *opt, const char *out, const char *const *ins, size_t n)
+{
+	struct stat so, si;
+
+	if (!out || !strcmp(out, "-") || stat(out, &so) || !S_ISREG(so.st_mode))
+		return; /* stdout, a file not there yet, or a device written in place */
+	for (size_t i = 0; i < n; i++) {
+		const char *in = ins[i];
+		int got;
+		if (!in)
+			continue;
+		got = !strcmp(in, "-") ? fstat(STDIN_FILENO, &si) : stat(in, &si);
+		if (!got && si.st_dev == so.st_dev && si.st_ino == so.st_ino) {
+			fprintf(stderr, "%s: %s '%s' is also an input (%s): refusing to overwrite it\n",
+			        kdc_prog(), opt, out, !strcmp(in, "-") ? "standard input" : in);
+			exit(2);
+		}
 	}
 }

@@ -33,6 +33,12 @@ double kdc_double(const char *opt, const char *s, double lo, double hi, int lo_o
 /* kdc_long: parse an integer in [lo, hi]; bad usage otherwise. */
 long long kdc_long(const char *opt, const char *s, long long lo, long long hi);
 
+/* kdc_not_input: before any work: exit 2 when the output path out (of
+ * option opt; NULL or "-", standard output, is not checked) names the same
+ * file (device and inode) as one of the n inputs ins, which may hold NULL
+ * (skipped) and "-" (standard input). */
+void kdc_not_input(const char *opt, const char *out, const char *const *ins, size_t n);
+
 /* kdc_close_stdout: flush stdout and exit 1 with a message when any write
  * to it failed (full disk); quietly for a closed pipe. */
 void kdc_close_stdout(void);

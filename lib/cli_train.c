@@ -242,6 +242,20 @@ kdc_train_setup(kdc_train_cfg *cfg)
 }
 
 void
+kdc_train_not_inputs(const kdc_train_cfg *cfg, const char *const *ins, size_t n)
+{
+	const char *opts[2] = { "-o", "--checkpoint" };
+	const char *outs[2] = { cfg->output, cfg->t.checkpoint };
+
+	for (int i = 0; i < 2; i++) {
+		kdc_not_input(opts[i], outs[i], ins, n);
+		kdc_not_input(opts[i], outs[i], &cfg->val, 1);
+	}
+	kdc_not_input("-o", cfg->output, &cfg->t.resume, 1);
+	kdc_not_input("-o", cfg->output, &cfg->t.checkpoint, 1);
+}
+
+void
 kdc_holdout(const kdc_train_cfg *cfg, const kdd_set *all, const float *targets,
             size_t K, kdd_set *train, float **ttrain, kdd_set *val, float **tval)
 {

@@ -95,6 +95,11 @@ int kdc_train_opt(kdc_train_cfg *cfg, int c, const char *arg);
  * (exit 2), BLAS threads. */
 void kdc_train_setup(kdc_train_cfg *cfg);
 
+/* kdc_train_not_inputs: before any work: exit 2 when -o or --checkpoint
+ * names one of the n inputs ins (as kdc_not_input), the --val file, or
+ * (for -o) the checkpoint being resumed */
+void kdc_train_not_inputs(const kdc_train_cfg *cfg, const char *const *ins, size_t n);
+
 /* kdc_holdout: split all into *train and *val as cfg->val says (a row
  * count, or a file to load), with targets (all->n, K) split alike when
  * given. Exits 1 with a message on failure. */

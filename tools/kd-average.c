@@ -106,6 +106,7 @@ main(int argc, char **argv)
 	for (i = 0; i < n; i++)
 		if (!strcmp(argv[optind + i], "-") && stdin_used++)
 			kdc_usage_error("standard input ('-') given twice");
+	kdc_not_input("-o", outpath, (const char *const *)argv + optind, (size_t)n);
 	wt = wopt ? parse_weights(wopt, n) : NULL;
 	r = calloc((size_t)n, sizeof *r);
 	rec = calloc((size_t)n, sizeof *rec);

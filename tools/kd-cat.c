@@ -101,6 +101,7 @@ main(int argc, char **argv)
 
 	if (import) {
 		kdo_file o;
+		kdc_not_input("-o", outpath, &inpath, 1);
 		if (kdo_open(&o, outpath, 1, &e))
 			kdc_fail(&e);
 		if (kdcat_import(inpath, &io, o.fp, o.name, &e) || kdo_commit(&o, &e)) {

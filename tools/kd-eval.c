@@ -154,6 +154,12 @@ main(int argc, char **argv)
 		kdc_usage_error("standard input can be read only once");
 	if (plot && !strcmp(plot, "-"))
 		kdc_usage_error("--plot needs a file name");
+	if (plot) {
+		const char *fixed[3] = { data_spec, teacher, tmodel_path };
+		kdc_not_input("--plot", plot, fixed, 3);
+		for (size_t i = 0; i < nc; i++)
+			kdc_not_input("--plot", plot, &cands[i].path, 1);
+	}
 
 	if (data_spec && kdd_load(data_spec, &lo, &data, &e))
 		kdc_fail(&e);

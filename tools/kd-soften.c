@@ -70,6 +70,7 @@ main(int argc, char **argv)
 		kdc_usage_error("one input file at most");
 	if (optind < argc)
 		inpath = argv[optind];
+	kdc_not_input("-o", outpath, &inpath, 1);
 
 	if (!(r = kds_open(inpath, &e)))
 		kdc_fail(&e);

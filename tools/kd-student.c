@@ -144,6 +144,10 @@ main(int argc, char **argv)
 	if (!cfg.output)
 		kdc_usage_error("%s needs -o MODEL", kdc_prog());
 	in.data = optind < argc ? argv[optind] : NULL;
+	{
+		const char *ins[2] = { in.targets, in.data };
+		kdc_train_not_inputs(&cfg, ins, 2);
+	}
 #ifdef KD_MPI
 	if (!strcmp(in.targets, "-"))
 		kdc_usage_error("give the targets as --targets FILE: under mpirun stdin reaches one process only");

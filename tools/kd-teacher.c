@@ -133,6 +133,10 @@ main(int argc, char **argv)
 	if (argc - optind != 1)
 		kdc_usage_error("one DATA argument expected");
 	kdc_train_setup(&cfg);
+	{
+		const char *ins[2] = { argv[optind], model };
+		kdc_train_not_inputs(&cfg, ins, 2);
+	}
 
 	if (!train) {
 		if (!model)

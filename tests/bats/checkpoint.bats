@@ -146,9 +146,14 @@ resumes_only_itself() {
 	assert_failure 1
 	[[ "$stderr" == *"'ck': truncated checkpoint"* ]] || { echo "$stderr"; false; }
 	# not a checkpoint, a missing file
-	run --separate-stderr kd-student -q -o s.kdm "${OPTS[@]}" --resume t.kd
+	cp t.kd other.kd
+	run --separate-stderr kd-student -q -o s.kdm "${OPTS[@]}" --resume other.kd
 	assert_failure 1
-	[[ "$stderr" == *"'t.kd': not a kd checkpoint"* ]] || { echo "$stderr"; false; }
+	[[ "$stderr" == *"'other.kd': not a kd checkpoint"* ]] || { echo "$stderr"; false; }
+	# the run's own targets: checkpoints would go on to it, so it is refused
+	run --separate-stderr kd-student -q -o s.kdm "${OPTS[@]}" --resume t.kd
+	assert_failure 2
+	assert_equal "$stderr" "kd-student: --checkpoint 't.kd' is also an input (t.kd): refusing to overwrite it"
 	run --separate-stderr kd-student -q -o s.kdm "${OPTS[@]}" --resume nothere
 	assert_failure 1
 	[[ "$stderr" == *"'nothere'"* ]] || { echo "$stderr"; false; }

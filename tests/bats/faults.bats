@@ -504,3 +504,37 @@ byte_steps() {
 	done
 	no_temporaries
 }
+
+@test "no output overwrites an input: -o, --checkpoint and --plot naming a file the command reads are refused before any work" {
+	small
+	cp t.kd u.kd
+	ln -s u.kd link.kd
+	refused() { # OPT OUT IN CMD...: refused with exit 2, one line, u.kd intact
+		local opt=$1 out=$2 in=$3
+		shift 3
+		run --separate-stderr "$@"
+		assert_equal "$status" 2
+		assert_equal "$stderr" "${1}: $opt '$out' is also an input ($in): refusing to overwrite it"
+		cmp t.kd u.kd
+	}
+	refused -o u.kd u.kd kd-soften -T 2 -o u.kd u.kd
+	refused -o link.kd u.kd kd-soften -T 2 -o link.kd u.kd
+	refused -o u.kd 'standard input' kd-soften -T 2 -o u.kd < u.kd
+	refused -o u.kd u.kd kd-average -o u.kd t.kd u.kd
+	refused -o u.kd u.kd kd-student -q -o u.kd --targets u.kd
+	refused --checkpoint u.kd u.kd kd-student -q -o s.kdm --checkpoint u.kd --targets u.kd
+	refused --plot u.kd u.kd kd-eval --plot u.kd u.kd
+	cp d.csv e.csv
+	run --separate-stderr kd-teacher train -q -o e.csv e.csv
+	assert_equal "$status" 2
+	cmp d.csv e.csv
+	run --separate-stderr kd-teacher train -q -o m.kdm --val e.csv --checkpoint e.csv d.csv
+	assert_equal "$status" 2
+	cmp d.csv e.csv
+	cp t.kdm u.kdm
+	run --separate-stderr kd-teacher -m u.kdm -o u.kdm d.csv
+	assert_equal "$status" 2
+	cmp t.kdm u.kdm
+	# another file is fine
+	kd-soften -T 2 -o v.kd u.kd
+}
