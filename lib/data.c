@@ -576,7 +576,7 @@ kdd_csv_load(const char *path, const kdd_csv_opts *o, kdd_set *out, kd_err *e)
 {
 	static const kdd_csv_opts defaults;
 	kdd_csv_reader *r;
-	size_t max_k, nf0 = 0, line0 = 0, lab = SIZE_MAX, d = 0, n = 0, cap = 0;
+	size_t max_k, nf0 = 0, line0 = 0, lab = SIZE_MAX, d = 0, n = 0, cap = 0, kline = 0;
 	float *x = NULL;
 	int32_t *y = NULL, maxy = -1;
 	char **f, why[128];
@@ -646,8 +646,10 @@ kdd_csv_load(const char *path, const kdd_csv_opts *o, kdd_set *out, kd_err *e)
 			int bad;
 			if (j == lab) {
 				bad = label_value(f[j], max_k, &y[n], why, sizeof why);
-				if (!bad && y[n] > maxy)
+				if (!bad && y[n] > maxy) {
 					maxy = y[n];
+					kline = line;
+				}
 			} else {
 				bad = feature_value(f[j], &x[n * d + jx++], why, sizeof why);
 			}
@@ -688,6 +690,7 @@ kdd_csv_load(const char *path, const kdd_csv_opts *o, kdd_set *out, kd_err *e)
 	out->x = x;
 	out->y = y;
 	out->k = y ? (size_t)maxy + 1 : 0;
+	out->kline = y ? kline : 0;
 	return 0;
 nomem:
 	kd_err_set(e, KD_ENOMEM, "'%s': out of memory", display(path));
@@ -1472,4 +1475,22 @@ kdd_moments(const kdd_set *s, float *mean, float *std)
 			std[j0 + b] = n ? (float)sqrt(ss[b] / (double)n) : 0.0f;
 		}
 	}
+}
+
+size_t
+kdd_empty_class(const kdd_set *s, size_t k)
+{
+	unsigned char *seen;
+	size_t c = k;
+
+	if (!s->y || !k || !(seen = calloc(k, 1)))
+		return k;
+	for (size_t i = 0; i < s->n; i++)
+		if (s->y[i] >= 0 && (size_t)s->y[i] < k)
+			seen[s->y[i]] = 1;
+	for (size_t j = 0; j < k && c == k; j++)
+		if (!seen[j])
+			c = j;
+	free(seen);
+	return c;
 }

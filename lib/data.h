@@ -41,7 +41,13 @@ typedef struct kdd_set {
 	char *names;          /* k NUL-terminated class names back to back
 	                         (Fashion-MNIST's, or a stream's), or NULL */
 	size_t names_len;     /* bytes in names, 0 when unnamed */
+	size_t kline;         /* CSV: the file line of the first row with the
+	                         largest label (k - 1); 0 when not known */
 } kdd_set;
+
+/* kdd_empty_class: the first class below k with no row in s, or k when
+ * every class has one (s labelled) */
+size_t kdd_empty_class(const kdd_set *s, size_t k);
 
 #define KDD_MAX_FIELDS ((size_t)1 << 22) /* most fields in one CSV row */
 #define KDD_MAX_K      ((size_t)1 << 20) /* largest number of classes */

@@ -49,6 +49,9 @@ usage(void)
 	       "  -o, --output FILE    write to FILE (atomically) instead of stdout\n"
 	       "      --threads N      BLAS threads (default: all cores)\n"
 	       "      --label-col N, --header, --rows N   as below\n"
+	       "Option of train:\n"
+	       "      --classes K      the model's classes (default: the largest label\n"
+	       "                       plus one, refused when a class below has no row)\n"
 	       "  -h, --help           show this help and exit\n"
 	       "  -V, --version        show the version and exit\n"
 	       "\n%s"
@@ -59,7 +62,7 @@ usage(void)
 	       kdc_train_help);
 }
 
-enum { O_INPUTS = 2000, O_NOLABEL, O_SHARD, O_MIRROR };
+enum { O_INPUTS = 2000, O_NOLABEL, O_SHARD, O_MIRROR, O_CLASSES };
 
 /* parse_shard: "I/N" with 1 <= I <= N */
 static void
@@ -82,6 +85,34 @@ parse_shard(const char *a, kdi_opts *run)
 	run->shards = n;
 }
 
+/* class_count: the model's classes: --classes K when given (at least the
+ * largest label plus one), else the largest label of the training rows
+ * all (from file path) and the validation rows va (from file vpath, when
+ * one) plus one, refused when a class below it has no training row: a
+ * stray label must not make a model of a million classes */
+static size_t
+class_count(const kdd_set *all, const char *path, const kdd_set *va,
+            const char *vpath, size_t classes)
+{
+	int from_val = va->k > all->k;
+	size_t K = from_val ? va->k : all->k, empty = kdd_empty_class(all, K);
+	const kdd_set *s = from_val ? va : all;
+	const char *where = from_val ? vpath : path;
+
+	if (classes) {
+		if (classes < K)
+			kdc_usage_error("--classes %zu: '%s' has label %zu", classes, where, K - 1);
+		return classes;
+	}
+	if (empty == K)
+		return K;
+	if (s->kline)
+		kdc_die("'%s':%zu: label %zu leaves class %zu with no training row (give "
+		        "--classes %zu if such classes are meant)", where, s->kline, K - 1, empty, K);
+	kdc_die("'%s': label %zu leaves class %zu with no training row (give --classes %zu "
+	        "if such classes are meant)", where, K - 1, empty, K);
+}
+
 static const struct option longopts[] = {
 	KDC_TRAIN_LONGOPTS,
 	{ "model", required_argument, NULL, 'm' },
@@ -89,6 +120,7 @@ static const struct option longopts[] = {
 	{ "no-label", no_argument, NULL, O_NOLABEL },
 	{ "shard", required_argument, NULL, O_SHARD },
 	{ "mirror", no_argument, NULL, O_MIRROR },
+	{ "classes", required_argument, NULL, O_CLASSES },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
 	{ NULL, 0, NULL, 0 }
@@ -101,6 +133,7 @@ main(int argc, char **argv)
 	kdi_opts run;
 	const char *model = NULL;
 	int c, train = 0;
+	size_t classes = 0; /* --classes K, or 0: the labels say */
 	kd_err e;
 
 	kdb_choose_core(argv); /* may run the program again: before all else */
@@ -125,6 +158,7 @@ main(int argc, char **argv)
 		case O_NOLABEL: run.no_label = 1; break;
 		case O_SHARD: parse_shard(optarg, &run); break;
 		case O_MIRROR: run.mirror = 1; break;
+		case O_CLASSES: classes = (size_t)kdc_long("--classes", optarg, 1, KDD_MAX_K); break;
 		case 'h': usage(); kdc_close_stdout(); return 0;
 		case 'V': kdc_version();
 		default: kdc_usage_error("unknown option");
@@ -141,6 +175,8 @@ main(int argc, char **argv)
 	if (!train) {
 		if (!model)
 			kdc_usage_error("say 'kd-teacher train' to train, or -m MODEL to run a model");
+		if (classes)
+			kdc_usage_error("--classes goes with kd-teacher train");
 		run.load = cfg.load;
 		if (kdi_run(model, argv[optind], cfg.output, &run, &e))
 			kdc_fail(&e);
@@ -165,7 +201,8 @@ main(int argc, char **argv)
 		memset(&d, 0, sizeof d);
 		d.train = &tr;
 		d.val = &va;
-		kdc_train_model(&cfg, &d, all.k > va.k ? all.k : va.k, all.names, all.names_len);
+		kdc_train_model(&cfg, &d, class_count(&all, argv[optind], &va, cfg.val, classes),
+		                all.names, all.names_len);
 		kdd_free(&all);
 		kdd_free(&tr);
 		kdd_free(&va);

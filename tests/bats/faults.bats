@@ -538,3 +538,24 @@ byte_steps() {
 	# another file is fine
 	kd-soften -T 2 -o v.kd u.kd
 }
+
+@test "the class count cannot explode: a stray label, or one in a --val file, is refused by file and line unless --classes says so" {
+	small
+	{ cat d.csv; echo "1,2,3,4,5,6,1000000"; } > stray.csv
+	run --separate-stderr kd-teacher train -q -o x.kdm --hidden 4 --epochs 1 stray.csv
+	assert_equal "$status" 1
+	assert_equal "$stderr" "kd-teacher: 'stray.csv':601: label 1000000 leaves class 3 with no training row (give --classes 1000001 if such classes are meant)"
+	[ ! -e x.kdm ]
+	echo "1,2,3,4,5,6,7" > v.csv
+	run --separate-stderr kd-teacher train -q -o x.kdm --hidden 4 --epochs 1 --val v.csv d.csv
+	assert_equal "$status" 1
+	assert_equal "$stderr" "kd-teacher: 'v.csv':1: label 7 leaves class 3 with no training row (give --classes 8 if such classes are meant)"
+	# said on purpose, it trains; too few is refused; -m has no use for it
+	kd-teacher train -q -o x.kdm --hidden 4 --epochs 1 --classes 8 --val v.csv d.csv
+	kd-teacher -m x.kdm d.csv | kd-cat --info | grep -qx 'classes: 8'
+	run --separate-stderr kd-teacher train -q -o x.kdm --hidden 4 --classes 2 d.csv
+	assert_equal "$status" 2
+	[[ "$stderr" == "kd-teacher: --classes 2: 'd.csv' has label 2"* ]] || { echo "$stderr"; false; }
+	run --separate-stderr kd-teacher -m t.kdm --classes 3 d.csv
+	assert_equal "$status" 2
+}

@@ -895,7 +895,7 @@ test_moments(void)
 	/* by hand: column 0 = 1, 2, 4: mean 7/3, variance (16/9 + 1/9 + 25/9)/3
 	 * = 14/9; column 1 = 1000, 1000, 1003: mean 1001, variance 6/3 = 2 */
 	static float x[6] = { 1, 1000, 2, 1000, 4, 1003 };
-	kdd_set s = { 3, 2, x, NULL, NULL, 0, 0, 0, NULL, 0 };
+	kdd_set s = { .n = 3, .d = 2, .x = x };
 	float mean[1100], sd[1100];
 	kdd_set w;
 
