@@ -2,6 +2,7 @@
 #include "cli.h"
 
 #include <errno.h>
+#include <getopt.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -20,6 +21,7 @@ kdc_init(const char *argv0)
 		return;
 	s = strrchr(argv0, '/');
 	prog = s ? s + 1 : argv0;
+	opterr = 0; /* getopt's own messages name argv[0]: kdc_bad_option speaks */
 }
 
 const char *
@@ -70,10 +72,25 @@ kdc_usage_error(const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	vmsg(fmt, ap);
+	fprintf(stderr, "%s: ", prog);
+	vfprintf(stderr, fmt, ap);
+	fprintf(stderr, " (see %s --help)\n", prog);
 	va_end(ap);
-	fprintf(stderr, "Try '%s --help' for more information.\n", prog);
 	exit(2);
+}
+
+void
+kdc_bad_option(char *const *argv)
+{
+	const char *arg = optind > 0 ? argv[optind - 1] : "?";
+
+	/* a long option as given (up to any '='), else the short one */
+	if (!strncmp(arg, "--", 2))
+		kdc_usage_error("bad option '%.*s' (unknown, or missing its value)",
+		                (int)strcspn(arg, "="), arg);
+	if (optopt > ' ' && optopt < 127)
+		kdc_usage_error("bad option '-%c' (unknown, or missing its value)", optopt);
+	kdc_usage_error("bad option '%s' (unknown, or missing its value)", arg);
 }
 
 void

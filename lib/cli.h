@@ -22,8 +22,11 @@ void kdc_die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn
 void kdc_fail(const kd_err *e) __attribute__((noreturn));
 /* kdc_warn: print "prog: message" and go on. */
 void kdc_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-/* kdc_usage_error: print "prog: message" and a hint to --help; exit 2. */
+/* kdc_usage_error: print "prog: message (see prog --help)"; exit 2. */
 void kdc_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+/* kdc_bad_option: after getopt_long returned '?': name the option it
+ * could not take (unknown, or without its value) as a usage error. */
+void kdc_bad_option(char *const *argv) __attribute__((noreturn));
 /* kdc_version: print "prog (kd) VERSION" to stdout and exit 0. */
 void kdc_version(void) __attribute__((noreturn));
 

@@ -112,21 +112,27 @@ const char kdc_train_help[] =
 static void
 parse_hidden(kdc_train_cfg *cfg, const char *s)
 {
-	char *copy = strdup(s), *tok, *save = NULL;
-	if (!copy)
-		kdc_die("out of memory");
 	cfg->n_hidden = 0;
-	for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-		long long w = kdc_long("--hidden", tok, 0, 1 << 20);
-		if (w == 0 && cfg->n_hidden == 0 && !strtok_r(NULL, ",", &save))
-			break; /* "--hidden 0": no hidden layer */
+	if (!*s || !strcmp(s, "0"))
+		return; /* "--hidden 0" or "": no hidden layer */
+	for (const char *p = s;;) {
+		size_t len = strcspn(p, ",");
+		char tok[32];
+		long long w;
+		if (len == 0 || len >= sizeof tok)
+			kdc_usage_error("--hidden: '%s' is not a list of widths like 800,800", s);
+		memcpy(tok, p, len);
+		tok[len] = '\0';
+		w = kdc_long("--hidden", tok, 0, 1 << 20);
 		if (w == 0)
 			kdc_usage_error("--hidden: a layer of 0 units");
 		if (cfg->n_hidden == KDM_MAX_LAYERS - 1)
 			kdc_usage_error("--hidden: at most %d hidden layers", KDM_MAX_LAYERS - 1);
 		cfg->hidden[cfg->n_hidden++] = (size_t)w;
+		if (!p[len])
+			break;
+		p += len + 1;
 	}
-	free(copy);
 }
 
 void
@@ -143,10 +149,26 @@ kdc_train_defaults(kdc_train_cfg *cfg, const char *hidden)
 	parse_hidden(cfg, hidden);
 }
 
+const char *
+kdc_train_opt_name(int c)
+{
+	static const struct option opts[] = { KDC_TRAIN_LONGOPTS, { NULL, 0, NULL, 0 } };
+	for (const struct option *o = opts; o->name; o++)
+		if (o->val == c)
+			return o->name;
+	return "?";
+}
+
 int
 kdc_train_opt(kdc_train_cfg *cfg, int c, const char *a)
 {
 	kdt_opts *t = &cfg->t;
+
+	/* what running a model (kd-teacher -m) takes too: the rest trains */
+	if (!cfg->train_only && c != KDC_OPT_THREADS && c != KDC_OPT_LABEL_COL &&
+	    c != KDC_OPT_HEADER && c != KDC_OPT_ROWS && c != 'o' && c != 'q' &&
+	    ((c >= KDC_OPT_FIRST && c < KDC_OPT_LAST)))
+		cfg->train_only = c;
 	switch (c) {
 	case KDC_OPT_HIDDEN: parse_hidden(cfg, a); break;
 	case KDC_OPT_EPOCHS:

@@ -24,6 +24,8 @@ typedef struct kdc_train_cfg {
 	kdd_load_opts load;     /* how to read CSV data */
 	const char *output;     /* model file to write */
 	unsigned    given;      /* KDC_GIVEN_* bits: options on the command line */
+	int         train_only; /* the first option given that only training
+	                         * takes (its code), or 0 */
 	double      sgd_lr, sgd_lr_end; /* the tool's rates under --optimizer sgd */
 } kdc_train_cfg;
 
@@ -90,6 +92,9 @@ void kdc_train_defaults(kdc_train_cfg *cfg, const char *hidden);
 /* kdc_train_opt: apply option c (with its argument) to cfg; 1 when it
  * was a shared option, 0 otherwise; bad values exit 2. */
 int kdc_train_opt(kdc_train_cfg *cfg, int c, const char *arg);
+
+/* kdc_train_opt_name: the long name of shared option code c */
+const char *kdc_train_opt_name(int c);
 
 /* kdc_train_setup: after option parsing: checks that span options
  * (exit 2), BLAS threads. */

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <zstd.h>
 #include <zstd_errors.h>
 
@@ -512,8 +513,14 @@ kds_open(const char *path, kd_err *e)
 	FILE *fp;
 	kds_reader *r;
 
-	if (!path || !strcmp(path, "-"))
+	if (!path || !strcmp(path, "-")) {
+		if (isatty(STDIN_FILENO)) {
+			kd_err_set(e, KD_EUSAGE, "refusing to read a binary stream from a terminal "
+			           "(pipe one in, or name a file)");
+			return NULL;
+		}
 		return kds_open_fp(stdin, "stdin", e);
+	}
 	fp = fopen(path, "rb");
 	if (!fp) {
 		kd_err_set(e, KD_EIO, "cannot open '%s': %s", path, strerror(errno));

@@ -47,6 +47,8 @@ parse_weights(const char *s, int n)
 
 	if (!w || !copy)
 		kdc_die("out of memory");
+	if (!*s || *s == ',' || strstr(s, ",,") || s[strlen(s) - 1] == ',')
+		kdc_usage_error("-w: '%s' is not a list of weights like 2,1,1", s);
 	for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
 		if (i == n)
 			kdc_usage_error("-w: %d weights for %d files", i + 1, n);
@@ -97,7 +99,7 @@ main(int argc, char **argv)
 		case 'o': outpath = optarg; break;
 		case 'h': usage(); kdc_close_stdout(); return 0;
 		case 'V': kdc_version();
-		default: kdc_usage_error("unknown option");
+		default: kdc_bad_option(argv);
 		}
 	}
 	n = argc - optind;

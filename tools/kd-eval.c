@@ -119,7 +119,7 @@ main(int argc, char **argv)
 			kdc_close_stdout();
 			return 0;
 		case 'V': kdc_version();
-		default: kdc_usage_error("unknown option");
+		default: kdc_bad_option(argv);
 		}
 	}
 	for (; optind < argc; optind++) /* after "--" */

@@ -136,7 +136,7 @@ main(int argc, char **argv)
 		case O_TARGETS: in.targets = optarg; break;
 		case 'h': usage(); kdc_close_stdout(); return 0;
 		case 'V': kdc_version();
-		default: kdc_usage_error("unknown option");
+		default: kdc_bad_option(argv);
 		}
 	}
 	if (argc - optind > 1)

@@ -161,7 +161,7 @@ main(int argc, char **argv)
 		case O_CLASSES: classes = (size_t)kdc_long("--classes", optarg, 1, KDD_MAX_K); break;
 		case 'h': usage(); kdc_close_stdout(); return 0;
 		case 'V': kdc_version();
-		default: kdc_usage_error("unknown option");
+		default: kdc_bad_option(argv);
 		}
 	}
 	if (argc - optind != 1)
@@ -177,6 +177,9 @@ main(int argc, char **argv)
 			kdc_usage_error("say 'kd-teacher train' to train, or -m MODEL to run a model");
 		if (classes)
 			kdc_usage_error("--classes goes with kd-teacher train");
+		if (cfg.train_only)
+			kdc_usage_error("--%s goes with kd-teacher train, not -m",
+			                kdc_train_opt_name(cfg.train_only));
 		run.load = cfg.load;
 		if (kdi_run(model, argv[optind], cfg.output, &run, &e))
 			kdc_fail(&e);

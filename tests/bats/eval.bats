@@ -27,7 +27,7 @@ two_classes() {
 	assert_output --regexp '^kd-eval \(kd\) [0-9]'
 	run --separate-stderr kd-eval --bogus x.kd
 	assert_equal "$status" 2
-	[[ "$stderr" == *"Try 'kd-eval --help'"* ]]
+	assert_equal "$stderr" "kd-eval: bad option '--bogus' (unknown, or missing its value) (see kd-eval --help)"
 	run --separate-stderr kd-eval
 	assert_equal "$status" 2
 	[[ "$stderr" == "kd-eval: nothing to score"* ]]

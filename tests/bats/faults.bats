@@ -559,3 +559,32 @@ byte_steps() {
 	run --separate-stderr kd-teacher -m t.kdm --classes 3 d.csv
 	assert_equal "$status" 2
 }
+
+@test "options that do not apply, malformed lists and bad options are refused in one line; binary is not read from a terminal" {
+	small
+	run --separate-stderr kd-teacher -m t.kdm --epochs 99 --dropout 0.5 --checkpoint ck d.csv
+	assert_equal "$status" 2
+	assert_equal "$stderr" "kd-teacher: --epochs goes with kd-teacher train, not -m (see kd-teacher --help)"
+	[ ! -e ck ]
+	# what running a model does take
+	kd-teacher -m t.kdm --threads 1 --rows 5 -q d.csv > five.kd
+	run --separate-stderr kd-student -q -o s.kdm --hidden 8,,8 --targets t.kd
+	assert_equal "$status" 2
+	assert_equal "$stderr" "kd-student: --hidden: '8,,8' is not a list of widths like 800,800 (see kd-student --help)"
+	run --separate-stderr kd-average -w 1,,2 t.kd t.kd
+	assert_equal "$status" 2
+	assert_equal "$stderr" "kd-average: -w: '1,,2' is not a list of weights like 2,1,1 (see kd-average --help)"
+	for bad in --bogus --bogus=1 -Z; do
+		run --separate-stderr kd-cat "$bad" t.kd
+		assert_equal "$status" 2
+		assert_equal "$stderr" "kd-cat: bad option '${bad%%=*}' (unknown, or missing its value) (see kd-cat --help)"
+	done
+	run --separate-stderr kd-teacher train -o m.kdm --epochs
+	assert_equal "$status" 2
+	assert_equal "$stderr" "kd-teacher: bad option '--epochs' (unknown, or missing its value) (see kd-teacher --help)"
+	# standard input a terminal: refused, as writing binary to one is
+	run script -qec "$KD_BIN/kd-soften -T 2 -o out.kd" /dev/null
+	assert_equal "$status" 1
+	assert_output --partial "kd-soften: refusing to read a binary stream from a terminal"
+	[ ! -e out.kd ]
+}
