@@ -1307,6 +1307,12 @@ load_any(const char *spec, const kdd_load_opts *o, kdd_set *out, kd_err *e)
 	}
 	if (got == 4 && memcmp(magic, zstd, 4) == 0)
 		return load_kds(spec, o, out, e);
+	/* kd's own files, which are no data set */
+	if (got == 4 && (memcmp(magic, "KDM\x1a", 4) == 0 || memcmp(magic, "KDK\x1a", 4) == 0)) {
+		kd_err_set(e, KD_EUSAGE, "'%s' is a kd %s, not a data set", spec,
+		           magic[2] == 'M' ? "model" : "checkpoint");
+		return -1;
+	}
 	return kdd_csv_load(spec, &o->csv, out, e);
 }
 

@@ -135,6 +135,13 @@ main(int argc, char **argv)
 			           (unsigned long)kds_header_of(r[0])->k);
 			goto fail;
 		}
+		if (hi->names_len && kds_header_of(r[0])->names_len &&
+		    (hi->names_len != kds_header_of(r[0])->names_len ||
+		     memcmp(hi->names, kds_header_of(r[0])->names, hi->names_len))) {
+			kd_err_set(&e, KD_EMISMATCH, "'%s' and '%s' name their classes differently",
+			           kds_name(r[i]), kds_name(r[0]));
+			goto fail;
+		}
 		if (hi->temp != kds_header_of(r[0])->temp) {
 			kd_err_set(&e, KD_EMISMATCH, "'%s' is at temperature %g, '%s' at %g: soften them alike first",
 			           kds_name(r[i]), hi->temp, kds_name(r[0]), kds_header_of(r[0])->temp);

@@ -588,3 +588,24 @@ byte_steps() {
 	assert_output --partial "kd-soften: refusing to read a binary stream from a terminal"
 	[ ! -e out.kd ]
 }
+
+@test "a model or checkpoint given as data is named as such; kd-average refuses streams that name their classes differently" {
+	small
+	run --separate-stderr kd-teacher train -q -o x.kdm t.kdm
+	assert_equal "$status" 1
+	assert_equal "$stderr" "kd-teacher: 't.kdm' is a kd model, not a data set"
+	run --separate-stderr kd-eval -m t.kdm t.kdm
+	assert_equal "$stderr" "kd-eval: 't.kdm' is a kd model, not a data set"
+	kd-student -q -o s.kdm --hidden 4 --epochs 1 --checkpoint ck --targets t.kd
+	run --separate-stderr kd-teacher -m t.kdm ck
+	assert_equal "$status" 1
+	assert_equal "$stderr" "kd-teacher: 'ck' is a kd checkpoint, not a data set"
+	kd-mkmodel --inputs 6 --classes 3 --names a,b,c -o n1.kdm
+	kd-mkmodel --inputs 6 --classes 3 --names a,b,x -o n2.kdm
+	kd-teacher -m n1.kdm d.csv > n1.kd
+	kd-teacher -m n2.kdm d.csv > n2.kd
+	run --separate-stderr kd-average n2.kd n1.kd
+	assert_equal "$status" 1
+	assert_equal "$stderr" "kd-average: 'n1.kd' and 'n2.kd' name their classes differently"
+	kd-average n1.kd n1.kd | kd-cat --info | grep -qx 'class names: a, b, c'
+}
