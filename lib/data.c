@@ -34,6 +34,59 @@ display(const char *path)
 	return strcmp(path, "-") == 0 ? "stdin" : path;
 }
 
+/* gz_trailing: for the regular file on fd (read from its start, then
+ * rewound), -1 with e set when it is gzip data followed by bytes that are
+ * not another gzip member, which zlib's gzread would silently ignore;
+ * else 0 (plain files, and unreadable ones, are left to the reader) */
+static int
+gz_trailing(int fd, const char *path, kd_err *e)
+{
+	unsigned char in[1 << 16], out[1 << 16];
+	z_stream z;
+	ssize_t got;
+	long long pos = 0; /* bytes of the file before in[0] */
+	int rc = 0, zr = Z_OK, member = 1;
+
+	got = pread(fd, in, 2, 0);
+	if (got != 2 || in[0] != 0x1f || in[1] != 0x8b)
+		return 0;
+	memset(&z, 0, sizeof z);
+	if (inflateInit2(&z, 16 + MAX_WBITS) != Z_OK)
+		return 0;
+	for (;;) {
+		if (z.avail_in == 0) {
+			got = pread(fd, in, sizeof in, pos);
+			if (got <= 0)
+				break; /* the end (a cut member is the reader's to report) */
+			z.next_in = in;
+			z.avail_in = (uInt)got;
+		}
+		if (!member) {
+			/* after a member: another one, or nothing, may follow */
+			if (z.next_in[0] != 0x1f || (z.avail_in > 1 && z.next_in[1] != 0x8b)) {
+				kd_err_set(e, KD_EFORMAT, "'%s': data after the end of the gzip stream "
+				           "(at byte %lld), not another gzip member", display(path),
+				           pos + (long long)(z.next_in - in));
+				rc = -1;
+				break;
+			}
+			inflateReset(&z);
+			member = 1;
+		}
+		z.next_out = out;
+		z.avail_out = sizeof out;
+		zr = inflate(&z, Z_NO_FLUSH);
+		if (zr == Z_STREAM_END)
+			member = 0;
+		else if (zr != Z_OK && zr != Z_BUF_ERROR)
+			break; /* corrupt: the reader says so */
+		if (z.avail_in == 0)
+			pos += got;
+	}
+	inflateEnd(&z);
+	return rc;
+}
+
 /* open_input: a gz reader on path ("-" = a duplicate of standard input, so
  * closing it leaves fd 0 open). *size gets the file size for a regular
  * file, else -1. Directories are refused here: open() succeeds on them and
@@ -68,6 +121,10 @@ open_input(const char *path, long long *size, kd_err *e)
 	}
 	if (size)
 		*size = S_ISREG(st.st_mode) ? (long long)st.st_size : -1;
+	if (S_ISREG(st.st_mode) && gz_trailing(fd, path, e)) {
+		close(fd);
+		return NULL;
+	}
 	gz = gzdopen(fd, "rb");
 	if (!gz) {
 		kd_err_set(e, KD_ENOMEM, "cannot open '%s': out of memory",

@@ -609,3 +609,16 @@ byte_steps() {
 	assert_equal "$stderr" "kd-average: 'n1.kd' and 'n2.kd' name their classes differently"
 	kd-average n1.kd n1.kd | kd-cat --info | grep -qx 'class names: a, b, c'
 }
+
+@test "data after the end of a gzip stream that is not another member is an error; members joined are one file" {
+	small
+	head -300 d.csv | gzip > a.csv.gz
+	tail -300 d.csv | gzip > b.csv.gz
+	cat a.csv.gz b.csv.gz > ab.csv.gz
+	kd-teacher -m t.kdm ab.csv.gz | kd-cat --info | grep -qx 'records: 600'
+	{ cat a.csv.gz; printf 'garbage'; } > g.csv.gz
+	size=$(stat -c %s a.csv.gz)
+	run --separate-stderr kd-teacher -m t.kdm g.csv.gz
+	assert_equal "$status" 1
+	assert_equal "$stderr" "kd-teacher: 'g.csv.gz': data after the end of the gzip stream (at byte $size), not another gzip member"
+}
