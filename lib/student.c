@@ -10,7 +10,7 @@
 #include "train.h"
 
 /* attach_data: take the inputs (and labels, when the stream has none)
- * of data set spec for the rows of set, matched by id and count */
+ * of data set spec for the rows of set, matched by id, label and count */
 static int
 attach_data(kdd_set *set, const char *stream, const char *spec,
             const kdd_load_opts *lo, kd_err *e)
@@ -31,6 +31,15 @@ attach_data(kdd_set *set, const char *stream, const char *spec,
 		           stream, set->n, spec, d.n, (set->n < d.n ? set->n : d.n) + 1);
 		goto fail;
 	}
+	/* for CSV a row id is only a position: the labels of both must agree
+	 * too, or rows in another order would pair targets with wrong inputs */
+	for (size_t i = 0; set->y && d.y && i < set->n; i++)
+		if (set->y[i] != d.y[i]) {
+			kd_err_set(e, KD_EMISMATCH, "'%s': record %zu has label %ld, but row %zu of '%s' "
+			           "has label %ld: the rows are not the stream's, or not in its order",
+			           stream, i + 1, (long)set->y[i], i + 1, spec, (long)d.y[i]);
+			goto fail;
+		}
 	if (set->d && set->d != d.d) {
 		kd_err_set(e, KD_EMISMATCH, "the stream's inputs have %zu features, '%s' has %zu",
 		           set->d, spec, d.d);

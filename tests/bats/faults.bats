@@ -622,3 +622,16 @@ byte_steps() {
 	assert_equal "$status" 1
 	assert_equal "$stderr" "kd-teacher: 'g.csv.gz': data after the end of the gzip stream (at byte $size), not another gzip member"
 }
+
+@test "kd-student pairs targets and DATA rows by id and label: rows in another order are refused, not trained at chance" {
+	small
+	kd-teacher -m t.kdm d.csv > lab.kd
+	# the same rows, another order (a CSV row id is only its position)
+	{ tail -300 d.csv; head -300 d.csv; } > turned.csv
+	run --separate-stderr kd-student -q --hidden 4 --epochs 1 -o x.kdm --targets lab.kd turned.csv
+	assert_equal "$status" 1
+	[[ "$stderr" == "kd-student: 'lab.kd': record "*" has label "*", but row "*" of 'turned.csv' has label "*": the rows are not the stream's, or not in its order" ]] ||
+		{ echo "$stderr"; false; }
+	[ ! -e x.kdm ]
+	kd-student -q --hidden 4 --epochs 1 -o x.kdm --targets lab.kd d.csv
+}
