@@ -318,6 +318,8 @@ kde_src_next(kde_src *s, kde_row *row, kd_err *e)
 			s->nbatch = B;
 		}
 		b = i - s->batch0;
+		if (kdm_logits_bad(s->logits + b * s->K, s->K, s->name, s->data_name, i, e))
+			return -1;
 		kdp_log_softmax(s->logits + b * s->K, s->K, 1.0, s->lp);
 		floor_lp(s->lp, s->K, 1);
 		row->id = s->data->id[i];

@@ -138,6 +138,8 @@ kdi_run(const char *model_path, const char *data, const char *out_path,
 		}
 		for (size_t b = 0; b < B; b++) {
 			kds_record r;
+			if (kdm_logits_bad(logits + b * m->K, m->K, model_path, data, i + b, e))
+				goto done;
 			r.id = s.id[i + b];
 			r.label = h.has_label ? s.y[i + b] : -1;
 			r.values = logits + b * m->K;

@@ -635,3 +635,14 @@ byte_steps() {
 	[ ! -e x.kdm ]
 	kd-student -q --hidden 4 --epochs 1 -o x.kdm --targets lab.kd d.csv
 }
+
+@test "logits that overflow are blamed on the input's row, by kd-teacher -m and kd-eval -m alike" {
+	kd-mkmodel --inputs 3 --classes 3 --scale 1e6 -o big.kdm
+	printf '1,2,3,0\n1e36,1e36,1e36,1\n' > bigrow.csv
+	for t in "kd-teacher -m big.kdm -o out.kd" "kd-eval -m big.kdm"; do
+		run --separate-stderr $t bigrow.csv
+		assert_equal "$status" 1
+		assert_equal "$stderr" "${t%% *}: 'bigrow.csv': row 2: model 'big.kdm' gives logit 1 = -inf (the inputs are too large for it)"
+	done
+	[ ! -e out.kd ]
+}
