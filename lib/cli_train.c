@@ -140,7 +140,7 @@ kdc_train_defaults(kdc_train_cfg *cfg, const char *hidden)
 {
 	memset(cfg, 0, sizeof *cfg);
 	kdt_opts_init(&cfg->t);
-	cfg->val = NULL; /* 5000 rows, or a tenth of fewer than 50000 */
+	cfg->val = NULL; /* as kdc_holdout says, from the data's size */
 	cfg->standardize = -1;
 	cfg->t.reg.optimizer = KDM_ADAM;
 	cfg->t.select = KDT_BY_LOSS;
@@ -166,8 +166,7 @@ kdc_train_opt(kdc_train_cfg *cfg, int c, const char *a)
 
 	/* what running a model (kd-teacher -m) takes too: the rest trains */
 	if (!cfg->train_only && c != KDC_OPT_THREADS && c != KDC_OPT_LABEL_COL &&
-	    c != KDC_OPT_HEADER && c != KDC_OPT_ROWS && c != 'o' && c != 'q' &&
-	    ((c >= KDC_OPT_FIRST && c < KDC_OPT_LAST)))
+	    c != KDC_OPT_HEADER && c != KDC_OPT_ROWS && c >= KDC_OPT_FIRST && c < KDC_OPT_LAST)
 		cfg->train_only = c;
 	switch (c) {
 	case KDC_OPT_HIDDEN: parse_hidden(cfg, a); break;
@@ -359,8 +358,8 @@ kdc_report(const kdt_progress *p, void *ctx)
 	        tty ? "\r" : "", kdc_prog(), p->epoch, p->epochs, p->loss, val, p->lr,
 	        p->samples_per_s, p->stopped ? "0s" : eta, tty ? "          " : "");
 	if (p->stopped)
-		fprintf(stderr, "%s: stopped early: no better validation score in the last "
-		        "epochs (--patience)\n", kdc_prog());
+		fprintf(stderr, "%s: stopped early: no better %s in the last epochs (--patience)\n",
+		        kdc_prog(), p->val_error >= 0 ? "validation score" : "training loss");
 }
 
 /* the fewest rows on which a unit that never fires is taken for dead */

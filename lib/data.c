@@ -34,8 +34,8 @@ display(const char *path)
 	return strcmp(path, "-") == 0 ? "stdin" : path;
 }
 
-/* gz_trailing: for the regular file on fd (read from its start, then
- * rewound), -1 with e set when it is gzip data followed by bytes that are
+/* gz_trailing: for the regular file on fd (read with pread, so its offset
+ * is left where it was), -1 with e set when it is gzip data followed by bytes that are
  * not another gzip member, which zlib's gzread would silently ignore;
  * else 0 (plain files, and unreadable ones, are left to the reader) */
 static int

@@ -9,13 +9,13 @@
 #include <spawn.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "kds.h"
 #include "out.h"
 #include "prob.h"
+#include "text.h"
 
 extern char **environ;
 
@@ -752,19 +752,6 @@ kde_print_json(FILE *f, const kde_result *r, size_t n, const kde_report_opts *o)
 
 /* ---- the picture ---- */
 
-/* utf8_len: the bytes of the UTF-8 character at p (1 for ASCII), or 0
- * when p does not start a well-formed one (the NUL ends any sequence) */
-static size_t
-utf8_len(const unsigned char *p)
-{
-	size_t n = *p < 0x80 ? 1 : *p >= 0xC2 && *p <= 0xDF ? 2 :
-	           *p >= 0xE0 && *p <= 0xEF ? 3 : *p >= 0xF0 && *p <= 0xF4 ? 4 : 0;
-	for (size_t i = 1; i < n; i++)
-		if ((p[i] & 0xC0) != 0x80)
-			return 0;
-	return n;
-}
-
 /* gp_str: s as a gnuplot double-quoted string (noenhanced text). Only
  * letters, digits, the space and -_.,:()/+= go in as they are; every other
  * byte is written as an octal escape \ooo, which gnuplot turns back into
@@ -775,9 +762,11 @@ utf8_len(const unsigned char *p)
 static void
 gp_str(FILE *f, const char *s)
 {
+	const unsigned char *end = (const unsigned char *)s + strlen(s);
+
 	fputc('"', f);
 	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-		size_t len = utf8_len(p);
+		size_t len = kdx_utf8_char(p, (size_t)(end - p));
 		if (*p < 0x20 || *p == 0x7f || !len)
 			fputc('?', f);
 		else if (len > 1) {

@@ -794,8 +794,8 @@ step_layer(kdm_train *t, size_t ow, size_t ob, size_t n_out, size_t n_in,
 		adam_row(m->params + ob, t->grads + ob, t->vel + ob, t->sq + ob, n_out, a, c, 0.0f);
 		return;
 	}
+	float *bb = m->params + ob, *gb = t->grads + ob, *vb = t->vel + ob;
 	for (size_t i = 0; i < n_out; i++) {
-		float *bb = m->params + ob, *gb = t->grads + ob, *vb = t->vel + ob;
 		vb[i] = mu * vb[i] - lr * gb[i];
 		bb[i] += vb[i];
 	}

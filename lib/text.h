@@ -5,6 +5,11 @@
 
 #include <stddef.h>
 
+/* kdx_utf8_char: the bytes (1 to 4) of the well-formed UTF-8 character
+ * at s, which has n > 0 bytes left, or 0 when none starts there (an
+ * overlong form, a surrogate, above U+10FFFF, or cut short) */
+size_t kdx_utf8_char(const unsigned char *s, size_t n);
+
 /* kdx_utf8_ok: s[0..n-1] is well-formed UTF-8 (no overlong forms, no
  * surrogates, nothing above U+10FFFF) */
 int kdx_utf8_ok(const unsigned char *s, size_t n);
