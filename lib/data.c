@@ -20,6 +20,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "le.h"
 #include "rng.h"
 
 #define CHUNK ((size_t)1 << 16)   /* bytes read from a file at a time */
@@ -1556,4 +1557,18 @@ kdd_empty_class(const kdd_set *s, size_t k)
 			c = j;
 	free(seen);
 	return c;
+}
+
+uint64_t
+kdd_fingerprint(const kdd_set *s)
+{
+	unsigned char nd[16];
+	uint64_t h;
+
+	kd_put_u64(nd, s->n);
+	kd_put_u64(nd + 8, s->d);
+	h = kd_hash64(KD_HASH64_START, nd, sizeof nd);
+	h = kd_hash64(h, s->id, s->n * sizeof *s->id);
+	h = kd_hash64(h, s->x, s->n * s->d * sizeof *s->x);
+	return h ? h : 1;
 }

@@ -116,6 +116,12 @@ int kdd_idx_load(const char *images_path, const char *labels_path,
  * when n = 0, so y != NULL tells a labelled set. Returns 0 or -1. */
 int kdd_alloc(kdd_set *out, size_t n, size_t d, int labelled, kd_err *e);
 
+/* kdd_fingerprint: a 64-bit fingerprint (le.h's kd_hash64, never 0) of
+ * s's rows: their count, ids and input values, not the labels (a transfer
+ * set read with and without them is one data set). Streams carry it in
+ * their header (kds.h), so that one is not paired with another data set. */
+uint64_t kdd_fingerprint(const kdd_set *s);
+
 /* kdd_free: release the arrays of s and zero it (s may be zeroed already). */
 void kdd_free(kdd_set *s);
 

@@ -166,6 +166,7 @@ struct kde_src {
 	char *data_name;     /* the data a model runs over, NULL for a stream */
 	size_t K;            /* classes */
 	int labelled;        /* rows carry labels */
+	uint64_t data_fp;    /* fingerprint of the data set (kdd_fingerprint), 0: not known */
 	uint64_t count;      /* rows returned */
 	float *lp;           /* (K) the current row's log-probabilities */
 	const char *names;   /* class names, or NULL */
@@ -213,6 +214,7 @@ kde_src_stream(const char *path, kd_err *e)
 	}
 	s->r = r;
 	s->labelled = h->has_label;
+	s->data_fp = h->data_fp;
 	s->kind = h->kind;
 	s->temp = h->temp;
 	if (h->names_len) {
@@ -263,6 +265,7 @@ kde_src_model(const kdm_model *m, const char *model_name, const kdd_set *data,
 	s->m = m;
 	s->data = data;
 	s->labelled = data->y != NULL;
+	s->data_fp = kdd_fingerprint(data);
 	s->ws = kdm_ws_new(m, BATCH);
 	s->logits = malloc((size_t)BATCH * m->K * sizeof *s->logits);
 	if (!s->ws || !s->logits) {
@@ -379,6 +382,13 @@ kde_class_name(const kde_result *r, size_t c)
 	return p;
 }
 
+/* src_data_name: what to blame for a source's rows: its data, or its stream */
+static const char *
+src_data_name(const kde_src *s)
+{
+	return s->data_name ? s->data_name : s->name;
+}
+
 int
 kde_eval(kde_src *cand, kde_src *teacher, const char *name, int confusion,
          kde_result *r, kd_err *e)
@@ -393,6 +403,11 @@ kde_eval(kde_src *cand, kde_src *teacher, const char *name, int confusion,
 	if (teacher && teacher->K != K) {
 		kd_err_set(e, KD_EMISMATCH, "'%s' has %zu classes, the teacher '%s' has %zu",
 		           cand->name, K, teacher->name, teacher->K);
+		return -1;
+	}
+	if (teacher && cand->data_fp && teacher->data_fp && cand->data_fp != teacher->data_fp) {
+		kd_err_set(e, KD_EMISMATCH, "'%s' and the teacher '%s' are of different data sets "
+		           "(their data fingerprints differ)", src_data_name(cand), src_data_name(teacher));
 		return -1;
 	}
 	labelled = cand->labelled || (teacher && teacher->labelled);

@@ -62,6 +62,8 @@ kdi_run(const char *model_path, const char *data, const char *out_path,
 		goto done;
 	}
 	kds_header_init(&h, (uint32_t)m->K, KDP_LOGITS);
+	h.model_fp = kdm_fingerprint(m);
+	h.data_fp = kdd_fingerprint(&s); /* of all rows, for every shard */
 	h.rows = s.n;
 	for (size_t i = 0; i < s.n; i++)
 		if (s.id[i] != i) { /* e.g. a stream of some rows: not known */

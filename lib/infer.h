@@ -25,7 +25,8 @@ void kdi_opts_init(kdi_opts *o);
  * and write one record per row to out_path (NULL or "-": stdout, refused
  * when a terminal; else atomically): row id, label, the K logits at T=1,
  * inputs as asked (as bytes/255 when every input is one, else float32).
- * Class names come from the model, else from the data. When the rows'
+ * Class names come from the model, else from the data. The header
+ * carries the model's and the data set's fingerprints. When the rows'
  * ids are 0 to n-1 (files), the header gives n as the data set's rows.
  * With o->shards = N, only part I = o->shard of the rows is run: n = qN +
  * r rows in row order, q + 1 to each of the first r parts, q to the

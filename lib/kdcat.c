@@ -22,6 +22,7 @@ kdcat_import_opts_init(kdcat_import_opts *o)
 	memset(o, 0, sizeof *o);
 	o->kind = -1;
 	o->temp = 1.0;
+	o->temp_given = 0;
 }
 
 static int
@@ -32,6 +33,29 @@ out_err(kd_err *e)
 	else
 		kd_err_set(e, KD_EIO, "write error on stdout: %s", strerror(errno));
 	return -1;
+}
+
+/* put_meta: the line before the column names that keeps what a CSV row
+ * cannot say (see kdcat.h); class names in double quotes, "" for " */
+static void
+put_meta(const kds_header *h, FILE *out)
+{
+	fprintf(out, "%s,kind=%s,temperature=%.17g", KDCAT_META, kdp_kind_name(h->kind), h->temp);
+	if (h->model_fp)
+		fprintf(out, ",model=%016llx", (unsigned long long)h->model_fp);
+	if (h->names_len) {
+		fputs(",names", out);
+		for (uint32_t k = 0; k < h->k; k++) {
+			fputs(",\"", out);
+			for (const char *c = kds_class_name(h, k); *c; c++) {
+				if (*c == '"')
+					fputc('"', out);
+				fputc(*c, out);
+			}
+			fputc('"', out);
+		}
+	}
+	fputc('\n', out);
 }
 
 int
@@ -45,6 +69,7 @@ kdcat_export(const char *path, int with_inputs, FILE *out, kd_err *e)
 	if (!r)
 		return -1;
 	h = kds_header_of(r);
+	put_meta(h, out);
 	fputs("id,label", out);
 	for (uint32_t k = 0; k < h->k; k++)
 		fprintf(out, ",%s%lu", value_prefix(h->kind), (unsigned long)k);
@@ -108,6 +133,10 @@ kdcat_info(const char *path, FILE *out, kd_err *e)
 	fprintf(out, "records: %llu\n", (unsigned long long)kds_count(r));
 	if (h->rows)
 		fprintf(out, "rows of the data set: %llu\n", (unsigned long long)h->rows);
+	if (h->model_fp)
+		fprintf(out, "model fingerprint: %016llx\n", (unsigned long long)h->model_fp);
+	if (h->data_fp)
+		fprintf(out, "data fingerprint: %016llx\n", (unsigned long long)h->data_fp);
 	kds_close(r);
 	return 0;
 }
@@ -125,6 +154,8 @@ typedef struct importer {
 	kds_header h;
 	kds_writer *w;
 	float *values, *inputs;
+	int meta_kind;         /* the kind the kd-cat line names, or -1 */
+	size_t meta_names;     /* class names it gives, 0: none */
 } importer;
 
 static int
@@ -136,6 +167,62 @@ parse_u64(const char *s, uint64_t *v)
 	errno = 0;
 	*v = strtoull(s, &end, 10);
 	return (*end || errno) ? -1 : 0;
+}
+
+/* parse_meta: kd-cat's line before the column names (KDCAT_META, then
+ * kind=, temperature=, model=, and names followed by the class names) */
+static int
+parse_meta(importer *im, char **f, size_t nf, const kdcat_import_opts *o, kd_err *e)
+{
+	size_t line = kdd_csv_line(im->csv), j, len = 0;
+	char *end;
+
+	for (j = 1; j < nf && strcmp(f[j], "names"); j++) {
+		const char *v = strchr(f[j], '=');
+		int ok = 0;
+		if (v && !strncmp(f[j], "kind=", 5))
+			ok = (im->meta_kind = kdp_kind_parse(v + 1)) >= 0;
+		else if (v && !strncmp(f[j], "temperature=", 12)) {
+			errno = 0;
+			im->h.temp = strtod(v + 1, &end);
+			ok = end != v + 1 && !*end && !errno && im->h.temp > 0 && im->h.temp <= KDS_MAX_TEMP;
+		} else if (v && !strncmp(f[j], "model=", 6)) {
+			errno = 0;
+			im->h.model_fp = strtoull(v + 1, &end, 16);
+			ok = end != v + 1 && !*end && !errno && v[1] != '-' && v[1] != '+';
+		}
+		if (!ok) {
+			kd_err_set(e, KD_EFORMAT, "'%s':%zu:%zu: '%s' is not a field of kd-cat's first line "
+			           "(kind=, temperature=, model=, names)", im->path, line, j + 1, f[j]);
+			return -1;
+		}
+	}
+	if (o->kind >= 0 && im->meta_kind >= 0 && o->kind != im->meta_kind) {
+		kd_err_set(e, KD_EMISMATCH, "'%s':%zu: --kind %s, but the file holds %s",
+		           im->path, line, kdp_kind_name(o->kind), kdp_kind_name(im->meta_kind));
+		return -1;
+	}
+	if (o->temp_given && o->temp != im->h.temp) {
+		kd_err_set(e, KD_EMISMATCH, "'%s':%zu: -T %g, but the file is at temperature %g",
+		           im->path, line, o->temp, im->h.temp);
+		return -1;
+	}
+	if (j == nf)
+		return 0;
+	for (size_t i = j + 1; i < nf; i++)
+		len += strlen(f[i]) + 1;
+	if (len > KDS_MAX_NAMES || !(im->h.names = malloc(len ? len : 1))) {
+		kd_err_set(e, len > KDS_MAX_NAMES ? KD_EFORMAT : KD_ENOMEM, "'%s':%zu: %s", im->path, line,
+		           len > KDS_MAX_NAMES ? "class names too long" : "out of memory");
+		return -1;
+	}
+	for (size_t i = j + 1, at = 0; i < nf; i++) {
+		memcpy(im->h.names + at, f[i], strlen(f[i]) + 1);
+		at += strlen(f[i]) + 1;
+	}
+	im->h.names_len = (uint32_t)len;
+	im->meta_names = nf - j - 1;
+	return 0;
 }
 
 /* setup_kdcat_header: columns named by kd-cat's own header */
@@ -244,7 +331,7 @@ kdcat_import(const char *path, const kdcat_import_opts *o, FILE *out,
 	importer im;
 	char **f;
 	size_t nf;
-	int got, rc = -1, kdcat_format = 0, first = 1;
+	int got, rc = -1, kdcat_format = 0, first = 1, meta = 0;
 
 	memset(&im, 0, sizeof im);
 	if (!(im.csv = kdd_csv_open(path ? path : "-", e)))
@@ -252,15 +339,32 @@ kdcat_import(const char *path, const kdcat_import_opts *o, FILE *out,
 	im.path = kdd_csv_name(im.csv);
 	kds_header_init(&im.h, 0, KDP_LOGITS);
 	im.h.temp = o->temp;
+	im.meta_kind = -1;
 	while ((got = kdd_csv_next(im.csv, &f, &nf, e)) == 1) {
+		if (first && !meta && !strcmp(f[0], KDCAT_META)) {
+			if (parse_meta(&im, f, nf, o, e))
+				goto done;
+			meta = 1;
+			continue;
+		}
+		if (first && meta && !(nf >= 2 && !strcmp(f[0], "id") && !strcmp(f[1], "label"))) {
+			kd_err_set(e, KD_EFORMAT, "'%s':%zu: after kd-cat's first line, its column names "
+			           "('id,label,...') are expected", im.path, kdd_csv_line(im.csv));
+			goto done;
+		}
 		if (first) {
 			im.ncols = nf;
 			if (!(im.role = calloc(nf, 1)))
 				goto nomem;
 			if (nf >= 2 && !strcmp(f[0], "id") && !strcmp(f[1], "label")) {
 				kdcat_format = 1;
-				if (setup_kdcat_header(&im, f, nf, o->kind, e))
+				if (setup_kdcat_header(&im, f, nf, im.meta_kind >= 0 ? im.meta_kind : o->kind, e))
 					goto done;
+				if (im.meta_names && im.meta_names != im.h.k) {
+					kd_err_set(e, KD_EFORMAT, "'%s': the first line names %zu classes, the columns hold %lu",
+					           im.path, im.meta_names, (unsigned long)im.h.k);
+					goto done;
+				}
 				first = 0;
 				continue;
 			}
@@ -317,6 +421,7 @@ nomem:
 done:
 	kdd_csv_close(im.csv);
 	kds_writer_free(im.w);
+	free(im.h.names);
 	free(im.role);
 	free(im.values);
 	free(im.inputs);

@@ -1,10 +1,15 @@
 /* kdcat.h: kd streams to and from CSV text (the work behind kd-cat).
  *
- * Export writes 'id,label,' then one column per class (z0.. logits,
- * p0.. probabilities, lp0.. log-probabilities) and optionally the inputs
- * (x0..), numbers printed with 9 significant digits so that a float reads
- * back bit for bit. Import reads such text back, or plain CSV rows of class
- * scores, into a stream. */
+ * Export writes first what a row cannot say, as one CSV record:
+ *   #kd-stream,kind=probs,temperature=4[,model=HEX][,names,"A","B",...]
+ * (the model's fingerprint when known, the class names when there are
+ * some), then the column names 'id,label,' and one column per class (z0..
+ * logits, p0.. probabilities, lp0.. log-probabilities) and optionally the
+ * inputs (x0..), then the rows: numbers printed with 9 significant digits
+ * so that a float reads back bit for bit. Import reads such text back
+ * with its kind, temperature, model and names, or plain CSV rows of class
+ * scores, into a stream. The data set's rows and fingerprint are not
+ * carried: the CSV may have been cut to some of the rows. */
 #ifndef KD_KDCAT_H
 #define KD_KDCAT_H
 
@@ -13,9 +18,12 @@
 
 #include "kd_err.h"
 
+#define KDCAT_META "#kd-stream" /* the first field of export's first line */
+
 typedef struct kdcat_import_opts {
 	int      kind;        /* KDP_*, or -1: logits unless the header says */
 	double   temp;        /* temperature already applied (default 1) */
+	int      temp_given;  /* temp was asked for: a file at another is refused */
 	size_t   label_col;   /* column holding the label, from 1; 0 none */
 	size_t   id_col;      /* column holding the row id, from 1; 0 none */
 	int      skip_header; /* skip the first line */

@@ -23,7 +23,8 @@
 #define TAG_RECORD  0x52 /* 'R' */
 #define TAG_TRAILER 0x45 /* 'E' */
 #define HEADER_V1 40 /* bytes of the fixed header, version 1 */
-#define HEADER_FIXED 48 /* and version 2: the row count at 40 */
+#define HEADER_V2 48 /* version 2: the row count at 40 */
+#define HEADER_FIXED 64 /* version 3: and the fingerprints at 48 and 56 */
 #define TRAILER_SIZE 9
 
 static const unsigned char kds_magic[4] = { 'K', 'D', 'S', 0x1A };
@@ -191,6 +192,8 @@ header_encode(const kds_header *h, unsigned char *p)
 	kd_put_f64(p + 28, h->temp);
 	kd_put_u32(p + 36, h->names_len);
 	kd_put_u64(p + 40, h->rows);
+	kd_put_u64(p + 48, h->model_fp);
+	kd_put_u64(p + 56, h->data_fp);
 	if (h->names_len)
 		memcpy(p + HEADER_FIXED, h->names, h->names_len);
 }
@@ -209,6 +212,8 @@ headers_differ(const kds_header *a, const kds_header *b)
 	    (a->names_len && memcmp(a->names, b->names, a->names_len)))
 		return "class names";
 	if (a->rows != b->rows) return "rows of the data set";
+	if (a->model_fp != b->model_fp) return "the model that made it";
+	if (a->data_fp != b->data_fp) return "the data set it was made from";
 	return NULL;
 }
 
@@ -394,13 +399,13 @@ parse_header(kds_reader *r, kds_header *h, kd_err *e)
 		return -1;
 	}
 	version = kd_get_u16(p + 4);
-	if (version != 1 && version != KDS_VERSION) {
-		kd_err_set(e, KD_EFORMAT, "'%s': stream format version %u is not supported (this kd reads versions 1 and %d)",
+	if (version < 1 || version > KDS_VERSION) {
+		kd_err_set(e, KD_EFORMAT, "'%s': stream format version %u is not supported (this kd reads versions 1 to %d)",
 		           r->name, version, KDS_VERSION);
 		return -1;
 	}
 	if (version >= 2) {
-		rc = fill(r, HEADER_FIXED, &cut, e);
+		rc = fill(r, version >= 3 ? HEADER_FIXED : HEADER_V2, &cut, e);
 		if (rc <= 0) {
 			if (rc == 0 || cut)
 				kd_err_set(e, KD_EFORMAT, "'%s': truncated in the header", r->name);
@@ -425,6 +430,8 @@ parse_header(kds_reader *r, kds_header *h, kd_err *e)
 	h->temp = kd_get_f64(p + 28);
 	h->names_len = kd_get_u32(p + 36);
 	h->rows = version >= 2 ? kd_get_u64(p + 40) : 0;
+	h->model_fp = version >= 3 ? kd_get_u64(p + 48) : 0;
+	h->data_fp = version >= 3 ? kd_get_u64(p + 56) : 0;
 	if (h->names_len > KDS_MAX_NAMES) {
 		kd_err_set(e, KD_EFORMAT, "'%s': bad header: class names of %lu bytes (at most %u)",
 		           r->name, (unsigned long)h->names_len, KDS_MAX_NAMES);
@@ -442,7 +449,7 @@ parse_header(kds_reader *r, kds_header *h, kd_err *e)
 			return -1;
 		}
 	}
-	r->pos += version >= 2 ? HEADER_FIXED : HEADER_V1;
+	r->pos += version >= 3 ? HEADER_FIXED : version == 2 ? HEADER_V2 : HEADER_V1;
 	if (h->names_len) {
 		kd_err why;
 		rc = fill(r, h->names_len, &cut, e);

@@ -19,7 +19,7 @@
 
 #include "kd_err.h"
 
-#define KDS_VERSION   2            /* written; version 1 is read too */
+#define KDS_VERSION   3            /* written; versions 1 and 2 are read too */
 #define KDS_MAX_RUNS  (1u << 20)   /* separate runs of row ids, see kds_check_rows */
 #define KDS_MAX_K     (1u << 20)   /* classes per record */
 #define KDS_MAX_DIM   (1u << 22)   /* input features per record */
@@ -46,6 +46,12 @@ typedef struct kds_header {
 	uint64_t rows;       /* rows of the whole data set, whose ids are 0 to
 	                        rows-1 (0: not known); shards of one data set
 	                        share it, see kds_check_rows */
+	uint64_t model_fp;   /* fingerprint of what made the values: the model
+	                        (kdm_fingerprint), or the models a kd-average
+	                        combined; 0 when not known */
+	uint64_t data_fp;    /* fingerprint of the data set the rows are from
+	                        (kdd_fingerprint), of all its rows even in a
+	                        shard; 0 when not known */
 } kds_header;
 
 typedef struct kds_record {

@@ -1,7 +1,7 @@
 /* le.h: the little-endian byte order of kd's files (streams, model files,
- * checkpoints), field by field, never a C struct written whole, and a
- * CRC-32 over buffers of any length. Header-only: every function is
- * static inline. */
+ * checkpoints), field by field, never a C struct written whole, a CRC-32
+ * over buffers of any length, and a 64-bit fingerprint. Header-only:
+ * every function is static inline. */
 #ifndef KD_LE_H
 #define KD_LE_H
 
@@ -81,6 +81,34 @@ kd_crc32(uLong crc, const void *p, size_t n)
 		n -= c;
 	}
 	return crc;
+}
+
+/* kd_hash64: continue the fingerprint h over n bytes at p, 8 at a time
+ * (little-endian words; the last 1 to 7 bytes as one word with the count
+ * mixed in). Start from KD_HASH64_START. Not cryptographic: it tells
+ * apart data sets and models made by mistake, not by an adversary. */
+#define KD_HASH64_START 0x9e3779b97f4a7c15ull
+
+static inline uint64_t
+kd_hash64_mix(uint64_t h, uint64_t w)
+{
+	h ^= w * 0xff51afd7ed558ccdull;
+	h = (h << 31 | h >> 33) * 0xc4ceb9fe1a85ec53ull;
+	return h ^ (h >> 29);
+}
+
+static inline uint64_t
+kd_hash64(uint64_t h, const void *p, size_t n)
+{
+	const unsigned char *b = p;
+	unsigned char tail[8] = { 0 };
+	for (; n >= 8; b += 8, n -= 8)
+		h = kd_hash64_mix(h, kd_get_u64(b));
+	if (n) {
+		memcpy(tail, b, n);
+		h = kd_hash64_mix(h, kd_get_u64(tail) ^ (uint64_t)n << 56);
+	}
+	return h;
 }
 
 #endif

@@ -326,3 +326,24 @@ kdm_load_mem(const void *buf, size_t len, const char *name, kd_err *e)
 		fclose(f);
 	return m;
 }
+
+uint64_t
+kdm_fingerprint(const kdm_model *m)
+{
+	unsigned char u[8];
+	uint64_t h = KD_HASH64_START;
+
+	for (size_t l = 0; l <= m->n_layers; l++) {
+		kd_put_u64(u, m->sizes[l]);
+		h = kd_hash64(h, u, 8);
+	}
+	h = kd_hash64(h, m->params, m->nparams * sizeof *m->params);
+	kd_put_u64(u, (uint64_t)m->standardize);
+	h = kd_hash64(h, u, 8);
+	if (m->standardize) {
+		h = kd_hash64(h, m->mean, m->D * sizeof *m->mean);
+		h = kd_hash64(h, m->std, m->D * sizeof *m->std);
+	}
+	h = kd_hash64(h, m->names ? m->names : "", m->names_len);
+	return h ? h : 1;
+}

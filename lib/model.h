@@ -34,4 +34,9 @@ kdm_model *kdm_load(const char *path, kd_err *e);
 kdm_model *kdm_load_mem(const void *buf, size_t len, const char *name,
                         kd_err *e);
 
+/* kdm_fingerprint: a 64-bit fingerprint (le.h's kd_hash64, never 0) of
+ * what decides m's outputs: its layer sizes, parameters, standardisation
+ * and class names. Streams carry it in their header (kds.h). */
+uint64_t kdm_fingerprint(const kdm_model *m);
+
 #endif

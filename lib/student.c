@@ -10,9 +10,11 @@
 #include "train.h"
 
 /* attach_data: take the inputs (and labels, when the stream has none)
- * of data set spec for the rows of set, matched by id, label and count */
+ * of data set spec for the rows of set, matched by id, label and count,
+ * then by the data fingerprint data_fp (when known): the same rows with
+ * other inputs */
 static int
-attach_data(kdd_set *set, const char *stream, const char *spec,
+attach_data(kdd_set *set, const char *stream, uint64_t data_fp, const char *spec,
             const kdd_load_opts *lo, kd_err *e)
 {
 	kdd_set d;
@@ -43,6 +45,11 @@ attach_data(kdd_set *set, const char *stream, const char *spec,
 	if (set->d && set->d != d.d) {
 		kd_err_set(e, KD_EMISMATCH, "the stream's inputs have %zu features, '%s' has %zu",
 		           set->d, spec, d.d);
+		goto fail;
+	}
+	if (data_fp && data_fp != kdd_fingerprint(&d)) {
+		kd_err_set(e, KD_EMISMATCH, "'%s' was made from another data set than '%s' "
+		           "(its data fingerprint differs: other inputs)", stream, spec);
 		goto fail;
 	}
 	free(set->x);
@@ -81,7 +88,7 @@ kdst_load(const kdst_in *in, int loss, const kdd_load_opts *lo,
 		return -1;
 	*K = h.k;
 	if (in->data) {
-		if (attach_data(set, name, in->data, lo, e))
+		if (attach_data(set, name, h.data_fp, in->data, lo, e))
 			goto fail;
 	} else if (set->d == 0) {
 		kd_err_set(e, KD_EUSAGE, "'%s': the stream carries no inputs: give the data "

@@ -42,7 +42,7 @@ case $cmd in
 choose-bias)
 	"$BIN/kd-cat" "$1" | awk -F, -v c="$2" -v list="$3" '
 	BEGIN { nb = split(list, b, " ") }
-	NR > 1 {
+	NR > 2 {  # the rows, after the kd-stream line and the column names
 		for (j = 1; j <= nb; j++) {
 			m = 3; best = $3 + (c == 0 ? b[j] : 0)
 			for (i = 4; i <= NF; i++) {
@@ -61,7 +61,7 @@ choose-bias)
 	;;
 add-bias)
 	"$BIN/kd-cat" "$1" | awk -F, -v OFS=, -v c="$2" -v b="$3" \
-		'NR > 1 { $(c + 3) = sprintf("%.9g", $(c + 3) + b) } { print }' | "$BIN/kd-cat" --import
+		'NR > 2 { $(c + 3) = sprintf("%.9g", $(c + 3) + b) } { print }' | "$BIN/kd-cat" --import
 	;;
 val-error)
 	awk -v f="$1" '

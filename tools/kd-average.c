@@ -7,6 +7,7 @@
 
 #include "cli.h"
 #include "kds.h"
+#include "le.h"
 #include "out.h"
 #include "prob.h"
 
@@ -63,6 +64,24 @@ parse_weights(const char *s, int n)
 		w[i] /= sum;
 	free(copy);
 	return w;
+}
+
+/* ensemble_fp: the fingerprint of the average: of each stream's model
+ * with its weight, in any order (a sum), and of the mean's kind; 0 when a
+ * stream's model is not known */
+static uint64_t
+ensemble_fp(kds_reader **r, const double *wt, int n, int geometric)
+{
+	uint64_t h = geometric ? 2 : 1;
+	for (int i = 0; i < n; i++) {
+		unsigned char w[8];
+		uint64_t m = kds_header_of(r[i])->model_fp;
+		if (!m)
+			return 0;
+		kd_put_f64(w, wt[i]);
+		h += kd_hash64(m, w, 8);
+	}
+	return h ? h : 1;
 }
 
 int
@@ -142,6 +161,12 @@ main(int argc, char **argv)
 			           kds_name(r[i]), kds_name(r[0]));
 			goto fail;
 		}
+		if (hi->data_fp && kds_header_of(r[0])->data_fp &&
+		    hi->data_fp != kds_header_of(r[0])->data_fp) {
+			kd_err_set(&e, KD_EMISMATCH, "'%s' and '%s' were made from different data sets "
+			           "(their data fingerprints differ)", kds_name(r[i]), kds_name(r[0]));
+			goto fail;
+		}
 		if (hi->temp != kds_header_of(r[0])->temp) {
 			kd_err_set(&e, KD_EMISMATCH, "'%s' is at temperature %g, '%s' at %g: soften them alike first",
 			           kds_name(r[i]), hi->temp, kds_name(r[0]), kds_header_of(r[0])->temp);
@@ -165,6 +190,10 @@ main(int argc, char **argv)
 		h.height = hs->height;
 	}
 	h.kind = out_log ? KDP_LOGPROBS : KDP_PROBS;
+	h.model_fp = ensemble_fp(r, wt, n, geometric);
+	for (i = 0; i < n; i++)
+		if (kds_header_of(r[i])->data_fp)
+			h.data_fp = kds_header_of(r[i])->data_fp;
 	K = h.k;
 	acc = malloc(K * sizeof *acc);
 	tmp = malloc(K * sizeof *tmp);

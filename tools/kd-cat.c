@@ -18,17 +18,22 @@ usage(void)
 	       "              [--header] [-o FILE] [FILE.csv]\n"
 	       "Print a kd stream as CSV, or turn CSV rows of class scores into a stream.\n"
 	       "\n"
-	       "Without --import, FILE (or stdin) is printed as CSV with a header line\n"
-	       "'id,label,' then one column per class (z0.. for logits, p0.. for\n"
-	       "probabilities, lp0.. for log-probabilities) and, with --inputs, the\n"
-	       "input features (x0..). The label is empty in unlabelled streams.\n"
+	       "Without --import, FILE (or stdin) is printed as CSV: first a line of\n"
+	       "what a row cannot say, '#kd-stream,kind=K,temperature=T' and, when\n"
+	       "known, 'model=FINGERPRINT' and 'names,\"NAME\",...'; then the column names\n"
+	       "'id,label,' and one per class (z0.. for logits, p0.. for probabilities,\n"
+	       "lp0.. for log-probabilities) and, with --inputs, the input features\n"
+	       "(x0..); then one line per record. The label is empty in unlabelled\n"
+	       "streams. (Skip the first line with tail -n +2, or pandas' comment='#'.)\n"
 	       "--info prints what the header says and counts the records instead.\n"
 	       "\n"
 	       "With --import, every CSV row holds K numbers (K taken from the first\n"
 	       "row), optionally a label column and an id column; rows get ids 0, 1, ...\n"
-	       "in file order unless --id-col is given. CSV printed by kd-cat (its\n"
-	       "header starts with 'id,label,') is read back with its ids, labels,\n"
-	       "kind and inputs. gzip-compressed CSV is read directly.\n"
+	       "in file order unless --id-col is given. CSV printed by kd-cat is read\n"
+	       "back with its ids, labels, kind, temperature, class names, model\n"
+	       "fingerprint and inputs (--kind and -T, when given, must agree with it).\n"
+	       "The data set's row count and fingerprint are not carried (the CSV may\n"
+	       "hold some of its rows). gzip-compressed CSV is read directly.\n"
 	       "\n"
 	       "Options:\n"
 	       "      --inputs         also print the input features\n"
@@ -82,7 +87,10 @@ main(int argc, char **argv)
 			if ((io.kind = kdp_kind_parse(optarg)) < 0)
 				kdc_usage_error("--kind: '%s' is not logits, probs or logprobs", optarg);
 			break;
-		case 'T': io.temp = kdc_double("-T", optarg, 0.0, KDS_MAX_TEMP, 1); break;
+		case 'T':
+			io.temp = kdc_double("-T", optarg, 0.0, KDS_MAX_TEMP, 1);
+			io.temp_given = 1;
+			break;
 		case O_LABEL: io.label_col = (size_t)kdc_long("--label-col", optarg, 1, 1 << 22); break;
 		case O_ID: io.id_col = (size_t)kdc_long("--id-col", optarg, 1, 1 << 22); break;
 		case O_HEADER: io.skip_header = 1; break;

@@ -275,10 +275,10 @@ KILLED+=' | { dd bs=1000 count=100 iflag=fullblock 2> /dev/null; kill -9 "$(cat 
 
 @test "a stream or model file of another format version is refused by name" {
 	small
-	edit_content t.kd 4 '\003' v3.kd
-	run --separate-stderr kd-cat v3.kd
+	edit_content t.kd 4 '\004' v4.kd
+	run --separate-stderr kd-cat v4.kd
 	fails_cleanly kd-cat
-	assert_equal "$stderr" "kd-cat: 'v3.kd': stream format version 3 is not supported (this kd reads versions 1 and 2)"
+	assert_equal "$stderr" "kd-cat: 'v4.kd': stream format version 4 is not supported (this kd reads versions 1 to 3)"
 	cp t.kdm v2.kdm
 	printf '\002' | dd of=v2.kdm bs=1 seek=4 conv=notrunc status=none
 	run --separate-stderr kd-teacher -m v2.kdm d.csv
@@ -373,18 +373,18 @@ byte_steps() {
 	printf '1e38,-1e38,0,1e-45\n' | kd-cat --import > big.kd
 	for T in 1e-6 1 8 1e6; do
 		kd-soften -T "$T" big.kd | kd-cat > p.csv
-		awk -F, 'NR == 2 { s = 0; for (i = 3; i <= NF; i++) { if ($i !~ /^[0-9.e+-]+$/) exit 1; s += $i } exit !(s > 0.999 && s < 1.001) }' p.csv ||
+		awk -F, 'NR == 3 { s = 0; for (i = 3; i <= NF; i++) { if ($i !~ /^[0-9.e+-]+$/) exit 1; s += $i } exit !(s > 0.999 && s < 1.001) }' p.csv ||
 			{ echo "T=$T: $(cat p.csv)"; false; }
 	done
 }
 
 @test "NaN, infinite logits, labels of -1 and K in a stream are refused by record" {
 	kd-genstream --rows 3 --classes 4 --labels > s.kd
-	# content: header 48 bytes; record 1 at 48: tag, id (8), label (4), values
-	edit_content s.kd 61 '\000\000\300\177' nan.kd
-	edit_content s.kd 65 '\000\000\200\177' inf.kd
-	edit_content s.kd 57 '\377\377\377\377' minus1.kd
-	edit_content s.kd 57 '\004\000\000\000' k.kd
+	# content: header 64 bytes; record 1 at 64: tag, id (8), label (4), values
+	edit_content s.kd 77 '\000\000\300\177' nan.kd
+	edit_content s.kd 81 '\000\000\200\177' inf.kd
+	edit_content s.kd 73 '\377\377\377\377' minus1.kd
+	edit_content s.kd 73 '\004\000\000\000' k.kd
 	run --separate-stderr kd-cat nan.kd
 	assert_equal "$stderr" "kd-cat: 'nan.kd': record 1: value 1 (nan) is not valid logits"
 	run --separate-stderr kd-soften -T 2 inf.kd
@@ -414,7 +414,7 @@ byte_steps() {
 	kd-teacher -m one.kdm --inputs --threads 1 one.csv > one.kd
 	kd-cat --info one.kd | grep -qx 'classes: 1'
 	kd-soften -T 4 one.kd > soft.kd
-	kd-cat soft.kd | sed -n 2p | grep -q '^0,0,1$'
+	kd-cat soft.kd | sed -n 3p | grep -q '^0,0,1$'
 	kd-average soft.kd soft.kd | kd-cat --info - | grep -qx 'records: 200'
 	run kd-eval --json soft.kd
 	assert_success
@@ -463,9 +463,9 @@ byte_steps() {
 	kd-mkmodel --inputs 3 --classes 3 --names ab,cd,ef -o m.kdm
 	printf '1,2,3,0\n4,5,6,1\n' > d.csv
 	kd-teacher -m m.kdm d.csv > s.kd
-	# the names start at byte 48 of the content (lib/STREAM-FORMAT.md)
-	edit_content s.kd 49 '\001' ctl.kd
-	edit_content s.kd 49 '\377' utf.kd
+	# the names start at byte 64 of the content (lib/STREAM-FORMAT.md)
+	edit_content s.kd 65 '\001' ctl.kd
+	edit_content s.kd 65 '\377' utf.kd
 	for t in kd-cat "kd-soften -T 2" kd-eval; do
 		run --separate-stderr $t ctl.kd
 		assert_equal "$status" 1
@@ -645,4 +645,74 @@ byte_steps() {
 		assert_equal "$stderr" "${t%% *}: 'bigrow.csv': row 2: model 'big.kdm' gives logit 1 = -inf (the inputs are too large for it)"
 	done
 	[ ! -e out.kd ]
+}
+
+@test "a stream says what made it: parts of two models or two data sets are refused when joined, and DATA of another data set when paired" {
+	small
+	kd-teacher train -q -o t2.kdm --hidden 8 --epochs 2 --val 60 --threads 1 --seed 2 d.csv
+	kd-teacher -m t.kdm --shard 1/2 d.csv > a1.kd
+	kd-teacher -m t2.kdm --shard 2/2 d.csv > b2.kd
+	kd-teacher -m t.kdm --shard 2/2 d.csv > a2.kd
+	cat a1.kd a2.kd | kd-cat --info - | grep -qx 'records: 600'
+	run --separate-stderr kd-cat --info <(cat a1.kd b2.kd)
+	assert_equal "$status" 1
+	[[ "$stderr" == *": concatenated stream after record 300 differs in the model that made it" ]] || { echo "$stderr"; false; }
+	# the same ids and labels, other inputs: another data set
+	awk -F, -v OFS=, '{ $1 = $1 + 1; print }' d.csv > o.csv
+	kd-teacher -m t.kdm --shard 2/2 o.csv > o2.kd
+	run --separate-stderr kd-cat --info <(cat a1.kd o2.kd)
+	assert_equal "$status" 1
+	[[ "$stderr" == *": concatenated stream after record 300 differs in the data set it was made from" ]] || { echo "$stderr"; false; }
+	kd-teacher -m t.kdm d.csv > lab.kd
+	kd-teacher -m t.kdm o.csv > o.kd
+	run --separate-stderr kd-student -q --hidden 4 --epochs 1 -o x.kdm --targets o.kd d.csv
+	assert_equal "$status" 1
+	assert_equal "$stderr" "kd-student: 'o.kd' was made from another data set than 'd.csv' (its data fingerprint differs: other inputs)"
+	run --separate-stderr kd-average -o x.kd lab.kd o.kd
+	assert_equal "$status" 1
+	assert_equal "$stderr" "kd-average: 'o.kd' and 'lab.kd' were made from different data sets (their data fingerprints differ)"
+	run --separate-stderr kd-eval --teacher o.kd -m t.kdm d.csv
+	assert_equal "$status" 1
+	assert_equal "$stderr" "kd-eval: 'd.csv' and the teacher 'o.kd' are of different data sets (their data fingerprints differ)"
+	[ ! -e x.kdm ]
+	[ ! -e x.kd ]
+	# the fingerprints go through kd-soften and kd-average; the data set's
+	# is that of all its rows, labelled or not
+	kd-soften -T 2 lab.kd | kd-cat --info - > soft.info
+	kd-cat --info lab.kd > lab.info
+	assert_equal "$(grep fingerprint soft.info)" "$(grep fingerprint lab.info)"
+	kd-teacher -m t.kdm --no-label d.csv | kd-cat --info - | grep -q "^$(grep 'data fingerprint' lab.info)\$"
+	cat a1.kd a2.kd > a12.kd
+	kd-average lab.kd a12.kd | kd-cat --info - | grep -q "^$(grep 'data fingerprint' lab.info)\$"
+	kd-student -q --hidden 4 --epochs 1 -o x.kdm --targets lab.kd d.csv
+}
+
+@test "kd-cat to CSV and back keeps the kind, temperature, class names and model; --kind and -T must agree with it" {
+	kd-mkmodel --inputs 3 --classes 3 --names 'say "hi",a b,c;d' -o m.kdm
+	printf '1,2,3,0\n4,5,6,1\n7,8,9,2\n' > d.csv
+	kd-teacher -m m.kdm d.csv | kd-soften -T 4 > s.kd
+	kd-cat s.kd > s.csv
+	head -1 s.csv | grep -q '^#kd-stream,kind=probs,temperature=4,model=[0-9a-f]\{16\},names,"say ""hi""","a b","c;d"$'
+	kd-cat --import s.csv > r.kd
+	kd-cat r.kd | cmp - s.csv
+	diff <(kd-cat --info s.kd | grep -v '^stream:\|^rows of\|^data fingerprint') \
+		<(kd-cat --info r.kd | grep -v '^stream:')
+	kd-cat --import --kind probs -T 4 s.csv | kd-cat | cmp - s.csv
+	run --separate-stderr kd-cat --import -T 2 -o x.kd s.csv
+	assert_equal "$status" 1
+	assert_equal "$stderr" "kd-cat: 's.csv':1: -T 2, but the file is at temperature 4"
+	run --separate-stderr kd-cat --import --kind logits -o x.kd s.csv
+	assert_equal "$status" 1
+	assert_equal "$stderr" "kd-cat: 's.csv':1: --kind logits, but the file holds probs"
+	# a name too few, a field kd-cat does not write, no column names after it
+	sed '1s/,"c;d"$//' s.csv > few.csv
+	run --separate-stderr kd-cat --import -o x.kd few.csv
+	assert_equal "$stderr" "kd-cat: 'few.csv': the first line names 2 classes, the columns hold 3"
+	sed '1s/^#kd-stream,/#kd-stream,colour=red,/' s.csv > odd.csv
+	run --separate-stderr kd-cat --import -o x.kd odd.csv
+	assert_equal "$stderr" "kd-cat: 'odd.csv':1:2: 'colour=red' is not a field of kd-cat's first line (kind=, temperature=, model=, names)"
+	sed 2d s.csv > nocols.csv
+	run --separate-stderr kd-cat --import -o x.kd nocols.csv
+	assert_equal "$stderr" "kd-cat: 'nocols.csv':2: after kd-cat's first line, its column names ('id,label,...') are expected"
+	[ ! -e x.kd ]
 }

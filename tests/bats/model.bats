@@ -12,12 +12,12 @@ blobs() {
 
 # errors STREAM: misclassified rows of a labelled logits stream
 errors() {
-	kd-cat "$1" | awk -F, 'NR > 1 { m = 3; for (i = 4; i <= NF; i++) if ($i > $m) m = i; e += (m - 3 != $2) } END { print e + 0 }'
+	kd-cat "$1" | awk -F, 'NR > 2 { m = 3; for (i = 4; i <= NF; i++) if ($i > $m) m = i; e += (m - 3 != $2) } END { print e + 0 }'
 }
 
 # agreement A B: rows where two logits streams pick the same class
 agreement() {
-	paste -d' ' <(kd-cat "$1" | tail -n +2) <(kd-cat "$2" | tail -n +2) | awk '
+	paste -d' ' <(kd-cat "$1" | tail -n +3) <(kd-cat "$2" | tail -n +3) | awk '
 	function am(s,   f, n, m, i) { n = split(s, f, ","); m = 3; for (i = 4; i <= n; i++) if (f[i] + 0 > f[m] + 0) m = i; return m }
 	{ split($0, h, " "); a += (am(h[1]) == am(h[2])) } END { print a + 0 }'
 }
@@ -87,7 +87,8 @@ agreement() {
 	assert_equal "$status" 1
 	assert_equal "$stderr" "kd-student: 'stdin' has 3000 records, 'short.csv' has 2000 rows (first unmatched: row 2001)"
 	# rows in another order
-	kd-cat soft.kd | { head -1; tail -n +2 | sort -t, -k1,1nr; } | kd-cat --import > rev.kd
+	kd-cat soft.kd > soft.csv
+	{ head -2 soft.csv; tail -n +3 soft.csv | sort -t, -k1,1nr; } | kd-cat --import > rev.kd
 	run --separate-stderr kd-student -q -o s2.kdm --epochs 1 --targets rev.kd train.csv
 	assert_equal "$status" 1
 	assert_equal "$stderr" "kd-student: 'rev.kd': record 1 has row id 2999, but row 1 of 'train.csv' has id 0"
@@ -252,13 +253,13 @@ agreement() {
 	kd-teacher -m m.kdm --rows 40 --mirror -o mean.kd fashion-mnist:test
 	# the mirror images by hand: columns 13.. are the inputs, row-major
 	# 28x28; written as CSV rows with the label last
-	kd-cat --inputs plain.kd | awk -F, 'NR > 1 {
+	kd-cat --inputs plain.kd | awk -F, 'NR > 2 {
 		s = ""; for (r = 0; r < 28; r++) for (c = 0; c < 28; c++) s = s $(13 + r * 28 + 27 - c) ",";
 		print s $2 }' > mirrored.csv
 	[ "$(wc -l < mirrored.csv)" -eq 40 ]
 	kd-teacher -m m.kdm -o mirrored.kd mirrored.csv
-	paste -d' ' <(kd-cat plain.kd | tail -n +2 | cut -d, -f1-12) <(kd-cat mirrored.kd | tail -n +2) \
-		<(kd-cat mean.kd | tail -n +2) | awk '
+	paste -d' ' <(kd-cat plain.kd | tail -n +3 | cut -d, -f1-12) <(kd-cat mirrored.kd | tail -n +3) \
+		<(kd-cat mean.kd | tail -n +3) | awk '
 		{ split($1, a, ","); split($2, b, ","); split($3, m, ",")
 		  if (a[2] != m[2]) bad++
 		  for (k = 3; k <= 12; k++) { d = m[k] - (a[k] + b[k]) / 2; if (d < 0) d = -d; if (d > 1e-4) bad++

@@ -115,7 +115,7 @@ ensemble teacher-seed2 test 500
 ensemble student-from-ensemble test 500"
 	jq -e 'all(.[]; .agreement >= 0 and .agreement <= 1 and .kl >= 0)' results/fidelity.json
 	agree=$(paste -d, <("$KD_BIN/kd-cat" work/teacher.test.kd) <("$KD_BIN/kd-cat" work/student-kd.test.kd) |
-		awk -F, 'NR > 1 { h = NF / 2  # id, label, then the K logits, twice
+		awk -F, 'NR > 2 { h = NF / 2  # id, label, then the K logits, twice
 			a = 3; for (i = 4; i <= h; i++) if ($i > $a) a = i
 			b = h + 3; for (i = h + 4; i <= NF; i++) if ($i > $b) b = i
 			same += (a - 3 == b - h - 3); n++ } END { print same / n }')

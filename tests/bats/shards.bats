@@ -18,7 +18,7 @@ setup() {
 	# the same rows; values to float32 rounding (see same_records)
 	# 1003 = 4 x 250 + 3: the first three parts get 251 rows
 	for i in 1 2 3 4; do
-		kd-cat p$i.kd | tail -n +2 | cut -d, -f1 > ids$i
+		kd-cat p$i.kd | tail -n +3 | cut -d, -f1 > ids$i
 	done
 	[ "$(wc -l < ids1)" -eq 251 ]
 	[ "$(wc -l < ids4)" -eq 250 ]
@@ -29,7 +29,7 @@ setup() {
 	kd-cat whole.kd > whole.csv
 	same_records joined.csv whole.csv
 	kd-cat --info whole.kd | grep -qx 'rows of the data set: 1003'
-	kd-cat --info whole.kd | grep -qx 'format version: 2'
+	kd-cat --info whole.kd | grep -qx 'format version: 3'
 	kd-cat --info p3.kd | grep -qx 'records: 251'
 }
 

@@ -37,15 +37,16 @@ load helpers
 @test "kd-cat round trip: stream to CSV to stream to the same CSV" {
 	kd-genstream --rows 300 --classes 7 --labels --inputs 5 --seed 3 > a.kd
 	kd-cat --inputs a.kd > a.csv
-	head -1 a.csv | grep -q '^id,label,z0,z1,z2,z3,z4,z5,z6,x0,x1,x2,x3,x4$'
-	[ "$(wc -l < a.csv)" -eq 301 ]
+	head -1 a.csv | grep -qx '#kd-stream,kind=logits,temperature=1'
+	sed -n 2p a.csv | grep -qx 'id,label,z0,z1,z2,z3,z4,z5,z6,x0,x1,x2,x3,x4'
+	[ "$(wc -l < a.csv)" -eq 302 ]
 	kd-cat --import a.csv > b.kd
 	kd-cat --inputs b.kd > b.csv
 	cmp a.csv b.csv
 	# probabilities, unlabelled, through a pipe
 	kd-genstream --rows 50 --classes 3 --kind probs --seed 4 | kd-cat > p.csv
-	head -1 p.csv | grep -q '^id,label,p0,p1,p2$'
-	sed -n 2p p.csv | grep -q '^0,,'
+	sed -n 2p p.csv | grep -qx 'id,label,p0,p1,p2'
+	sed -n 3p p.csv | grep -q '^0,,'
 	kd-cat --import p.csv | kd-cat > p2.csv
 	cmp p.csv p2.csv
 }
@@ -55,9 +56,10 @@ load helpers
 	kd-cat --import --kind probs --label-col 4 probs.csv > p.kd
 	run kd-cat p.kd
 	assert_success
-	assert_line --index 0 'id,label,p0,p1,p2'
-	assert_line --index 1 '0,2,0.100000001,0.200000003,0.699999988'
-	assert_line --index 2 '1,0,0.5,0.25,0.25'
+	assert_line --index 0 '#kd-stream,kind=probs,temperature=1'
+	assert_line --index 1 'id,label,p0,p1,p2'
+	assert_line --index 2 '0,2,0.100000001,0.200000003,0.699999988'
+	assert_line --index 3 '1,0,0.5,0.25,0.25'
 	gzip -c probs.csv > probs.csv.gz
 	kd-cat --import --kind probs --label-col 4 probs.csv.gz | kd-cat > gz.csv
 	kd-cat p.kd | cmp - gz.csv
@@ -95,12 +97,12 @@ load helpers
 @test "kd-soften gives the hand-computed softmax at T=1 and T=2" {
 	printf '1,2,3\n' | kd-cat --import > z.kd
 	run kd-cat z.kd
-	assert_line --index 1 '0,,1,2,3'
+	assert_line --index 2 '0,,1,2,3'
 	kd-soften -T 1 z.kd | kd-cat > t1.csv
 	kd-soften -T 2 z.kd | kd-cat > t2.csv
 	# 0.0900 0.2447 0.6652 and 0.1863 0.3072 0.5065, to 4 decimals
-	awk -F, 'NR==2 { printf "%.4f %.4f %.4f\n", $3, $4, $5 }' t1.csv | grep -qx '0.0900 0.2447 0.6652'
-	awk -F, 'NR==2 { printf "%.4f %.4f %.4f\n", $3, $4, $5 }' t2.csv | grep -qx '0.1863 0.3072 0.5065'
+	awk -F, 'NR==3 { printf "%.4f %.4f %.4f\n", $3, $4, $5 }' t1.csv | grep -qx '0.0900 0.2447 0.6652'
+	awk -F, 'NR==3 { printf "%.4f %.4f %.4f\n", $3, $4, $5 }' t2.csv | grep -qx '0.1863 0.3072 0.5065'
 	# the output says what it is: probabilities at T=2
 	kd-soften -T 2 z.kd | kd-cat --info - | grep -qx 'temperature: 2'
 	# softening twice multiplies temperatures; --log writes log-probabilities
@@ -116,9 +118,9 @@ load helpers
 	run kd-cat s.kd
 	refute_output --partial nan
 	refute_output --partial inf
-	awk -F, 'NR==2 { s = $3 + $4 + $5; exit !(s > 0.9999 && s < 1.0001 && $3 > $5 && $5 > $4) }' <<< "$output"
-	kd-soften -T 1e-6 big.kd | kd-cat | sed -n 2p | grep -qx '0,,1,0,0'
-	kd-soften --log -T 1 big.kd | kd-cat | sed -n 2p | grep -q '^0,,0,-20000,-10000$'
+	awk -F, 'NR==3 { s = $3 + $4 + $5; exit !(s > 0.9999 && s < 1.0001 && $3 > $5 && $5 > $4) }' <<< "$output"
+	kd-soften -T 1e-6 big.kd | kd-cat | sed -n 3p | grep -qx '0,,1,0,0'
+	kd-soften --log -T 1 big.kd | kd-cat | sed -n 3p | grep -q '^0,,0,-20000,-10000$'
 }
 
 @test "kd-soften re-tempers probability and log-probability streams alike" {
@@ -134,10 +136,10 @@ load helpers
 @test "soften then average: arithmetic and geometric means by hand" {
 	printf '0.5,0.5\n' | kd-cat --import --kind probs > a.kd
 	printf '0.9,0.1\n' | kd-cat --import --kind probs > b.kd
-	kd-average a.kd b.kd | kd-cat | sed -n 2p | grep -qx '0,,0.699999988,0.300000012'
-	kd-average -w 3,1 a.kd b.kd | kd-cat | sed -n 2p | grep -qx '0,,0.600000024,0.400000006'
+	kd-average a.kd b.kd | kd-cat | sed -n 3p | grep -qx '0,,0.699999988,0.300000012'
+	kd-average -w 3,1 a.kd b.kd | kd-cat | sed -n 3p | grep -qx '0,,0.600000024,0.400000006'
 	# geometric: sqrt(.5*.9) / (sqrt(.5*.9) + sqrt(.5*.1)) = 0.75
-	kd-average --geometric a.kd b.kd | kd-cat | sed -n 2p | grep -qx '0,,0.75,0.25'
+	kd-average --geometric a.kd b.kd | kd-cat | sed -n 3p | grep -qx '0,,0.75,0.25'
 	# teachers' logits softened alike then averaged
 	kd-genstream --rows 100 --classes 5 --labels --seed 1 | kd-soften -T 3 > t1.kd
 	kd-genstream --rows 100 --classes 5 --labels --seed 1 --scale 2 | kd-soften -T 3 > t2.kd
@@ -176,8 +178,8 @@ load helpers
 @test "shards joined with cat read as one stream" {
 	kd-genstream --rows 100 --classes 4 --labels --seed 7 > all.kd
 	kd-cat all.kd > all.csv
-	head -51 all.csv | kd-cat --import > s1.kd
-	{ head -1 all.csv; tail -n +52 all.csv; } | kd-cat --import > s2.kd
+	head -52 all.csv | kd-cat --import > s1.kd
+	{ head -2 all.csv; tail -n +53 all.csv; } | kd-cat --import > s2.kd
 	cat s1.kd s2.kd > joined.kd
 	kd-cat joined.kd | cmp - all.csv
 	kd-cat --info joined.kd | grep -qx 'records: 100'
@@ -253,8 +255,9 @@ load helpers
 
 @test "a closed pipe ends the writer quietly and non-zero" {
 	kd-genstream --rows 200000 --classes 10 --seed 2 > a.kd
-	run --separate-stderr timeout 20 bash -c 'set -o pipefail; kd-cat a.kd | head -1'
-	assert_output 'id,label,z0,z1,z2,z3,z4,z5,z6,z7,z8,z9'
+	run --separate-stderr timeout 20 bash -c 'set -o pipefail; kd-cat a.kd | head -2'
+	assert_output "#kd-stream,kind=logits,temperature=1
+id,label,z0,z1,z2,z3,z4,z5,z6,z7,z8,z9"
 	[ "$status" -ne 0 ]
 	[ "$status" -ne 124 ]
 	[ -z "$stderr" ]

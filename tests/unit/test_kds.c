@@ -6,6 +6,7 @@
 
 #include "kdtest.h"
 #include "kds.h"
+#include "le.h"
 #include "prob.h"
 
 /* ---- softmax against hand-computed values ---- */
@@ -461,6 +462,66 @@ expect_raw(const unsigned char *raw, size_t n, const char *want)
 	ZSTD_freeCCtx(c);
 }
 
+/* the fingerprints: kd_hash64 against values from an independent
+ * implementation (Python, the same arithmetic on big integers), their
+ * place in the header, and version 2 streams read with both 0 */
+static void
+test_fingerprints(void)
+{
+	static const unsigned char v2[] = {
+		'K', 'D', 'S', 0x1a, 2, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0,
+		0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xf0, 0x3f,
+		0, 0, 0, 0, 7, 0, 0, 0, 0, 0, 0, 0, 'E', 0, 0, 0, 0, 0, 0, 0, 0 };
+	membuf m;
+	kds_header h;
+	kds_writer *w;
+	kds_reader *r;
+	kd_err e;
+	FILE *fp;
+	char *z;
+	size_t zlen;
+	ZSTD_CCtx *c;
+	unsigned char raw[128];
+
+	KT_CHECK(kd_hash64(KD_HASH64_START, "abcdefghij", 10) == 0xda09b2ed37c65a03ull);
+	KT_CHECK(kd_hash64(KD_HASH64_START, "abcdefgh", 8) == 0x264664bc14a540deull);
+	KT_CHECK(kd_hash64(KD_HASH64_START, "", 0) == KD_HASH64_START);
+
+	fp = open_memstream(&m.data, &m.len);
+	kds_header_init(&h, 2, KDP_LOGITS);
+	h.model_fp = 0x1122334455667788ull;
+	h.data_fp = 0x99aabbccddeeff01ull;
+	KT_CHECK((w = kds_create(fp, "mem", &h, &e)) != NULL);
+	KT_CHECK(kds_finish(w, &e) == 0);
+	kds_writer_free(w);
+	fclose(fp);
+	/* the content: model at 48, data at 56, little-endian */
+	KT_CHECK(ZSTD_decompress(raw, sizeof raw, m.data, m.len) == 64 + 9);
+	KT_CHECK(raw[4] == 3 && raw[48] == 0x88 && raw[55] == 0x11 && raw[56] == 0x01 && raw[63] == 0x99);
+	fp = fmemopen(m.data, m.len, "rb");
+	KT_CHECK((r = kds_open_fp(fp, "t.kd", &e)) != NULL);
+	KT_CHECK(kds_header_of(r)->model_fp == h.model_fp && kds_header_of(r)->data_fp == h.data_fp);
+	KT_CHECK(kds_version(r) == 3);
+	kds_close(r);
+	fclose(fp);
+	free(m.data);
+
+	/* version 2: rows 7 at 40, no fingerprints, an empty part */
+	c = ZSTD_createCCtx();
+	ZSTD_CCtx_setParameter(c, ZSTD_c_checksumFlag, 1);
+	z = malloc(ZSTD_compressBound(sizeof v2));
+	zlen = ZSTD_compress2(c, z, ZSTD_compressBound(sizeof v2), v2, sizeof v2);
+	KT_CHECK(!ZSTD_isError(zlen));
+	fp = fmemopen(z, zlen, "rb");
+	KT_CHECK((r = kds_open_fp(fp, "t.kd", &e)) != NULL);
+	KT_CHECK(kds_version(r) == 2 && kds_header_of(r)->rows == 7);
+	KT_CHECK(kds_header_of(r)->model_fp == 0 && kds_header_of(r)->data_fp == 0);
+	kds_close(r);
+	fclose(fp);
+	free(z);
+	ZSTD_freeCCtx(c);
+}
+
 static void
 test_rejections(void)
 {
@@ -481,7 +542,7 @@ test_rejections(void)
 
 	n = raw_header(raw, 3, KDP_PROBS);
 	raw[4] = 7;
-	expect_raw(raw, n, "stream format version 7 is not supported (this kd reads versions 1 and 2)");
+	expect_raw(raw, n, "stream format version 7 is not supported (this kd reads versions 1 to 3)");
 
 	n = raw_header(raw, 0, KDP_PROBS);
 	expect_raw(raw, n, "bad header: number of classes 0 out of range");
@@ -616,6 +677,7 @@ main(void)
 	KT_RUN(test_soften_kinds_agree);
 	KT_RUN(test_check);
 	KT_RUN(test_round_trip);
+	KT_RUN(test_fingerprints);
 	KT_RUN(test_names);
 	KT_RUN(test_concatenation);
 	KT_RUN(test_truncation_everywhere);
