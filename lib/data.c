@@ -144,6 +144,10 @@ gz_fail(gzFile gz, const char *path, kd_err *e)
 	int zerr = Z_OK;
 	const char *msg = gzerror(gz, &zerr);
 
+	if (zerr == Z_BUF_ERROR) { /* zlib's "unexpected end of file" */
+		kd_err_set(e, KD_EFORMAT, "'%s': truncated (the gzip data ends early)", display(path));
+		return;
+	}
 	if (zerr == Z_ERRNO) {
 		msg = strerror(errno);
 	} else if (strncmp(msg, "<fd:", 4) == 0 && strstr(msg, ": ")) {
@@ -155,8 +159,10 @@ gz_fail(gzFile gz, const char *path, kd_err *e)
 }
 
 /* read_full: read up to n bytes into buf; returns the count (< n only at
- * the end of the data) or -1 with e set. A gzip stream cut short counts as
- * an error, not as the end: gzread reports it only through gzerror. */
+ * the end of the data, or before an error) or -1 with e set. A gzip
+ * stream cut short counts as an error, not as the end (gzread reports it
+ * only through gzerror): the bytes before the cut are returned first, and
+ * the next call fails with KD_EFORMAT. */
 static long long
 read_full(gzFile gz, void *buf, size_t n, const char *path, kd_err *e)
 {
@@ -177,6 +183,9 @@ read_full(gzFile gz, void *buf, size_t n, const char *path, kd_err *e)
 		if (got == 0) {
 			int zerr = Z_OK;
 			gzerror(gz, &zerr);
+			if (zerr != Z_OK && done > 0)
+				break; /* the bytes before the error first: the
+				          next call reports it (zlib keeps it) */
 			if (zerr != Z_OK) {
 				gz_fail(gz, path, e);
 				return -1;
@@ -481,6 +490,9 @@ kdd_csv_next(kdd_csv_reader *r, char ***fields, size_t *nfields, kd_err *e)
 			if (r->at_end)
 				return 0;
 			got = read_full(r->gz, r->buf, CHUNK, r->path, &r->err);
+			if (got < 0 && r->err.code == KD_EFORMAT) /* cut short */
+				kd_err_set(&r->err, KD_EFORMAT, "'%s': truncated in line %zu (the gzip "
+				           "data ends early)", display(r->path), r->line);
 			if (got < 0) {
 				r->failed = 1;
 				if (e)

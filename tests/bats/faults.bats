@@ -623,6 +623,20 @@ byte_steps() {
 	assert_equal "$stderr" "kd-teacher: 'g.csv.gz': data after the end of the gzip stream (at byte $size), not another gzip member"
 }
 
+@test "a gzip CSV cut short is refused naming the line where it ends, by every reader of CSV" {
+	kd-gen blobs --rows 3000 --features 6 --classes 3 --seed 4 | gzip > d.csv.gz
+	head -c 20000 d.csv.gz > cut.csv.gz
+	# the line the cut falls in: the complete lines zcat gets out, plus one
+	line=$(( $(zcat cut.csv.gz 2> /dev/null | wc -l) + 1 ))
+	for cmd in "kd-teacher train -q --hidden 4 --epochs 1 -o x.kdm" "kd-cat --import -o x.kd"; do
+		run --separate-stderr $cmd cut.csv.gz
+		assert_equal "$status" 1
+		assert_equal "$stderr" "${cmd%% *}: 'cut.csv.gz': truncated in line $line (the gzip data ends early)"
+	done
+	[ ! -e x.kdm ]
+	[ ! -e x.kd ]
+}
+
 @test "kd-student pairs targets and DATA rows by id and label: rows in another order are refused, not trained at chance" {
 	small
 	kd-teacher -m t.kdm d.csv > lab.kd

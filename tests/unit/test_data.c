@@ -374,7 +374,8 @@ test_csv_gzip(void)
 		fclose(f);
 	p = put("cut.csv.gz", buf, len - 6);
 	KT_CHECK(kdd_csv_load(p, NULL, &s, &e) == -1);
-	snprintf(want, sizeof want, "cannot read '%s': unexpected end of file", p);
+	/* all of the text came out; the cut is in the gzip trailer after it */
+	snprintf(want, sizeof want, "'%s': truncated in line 3 (the gzip data ends early)", p);
 	CHECK_MSG(e, want);
 }
 
