@@ -647,6 +647,7 @@ kdd_csv_load(const char *path, const kdd_csv_opts *o, kdd_set *out, kd_err *e)
 	static const kdd_csv_opts defaults;
 	kdd_csv_reader *r;
 	size_t max_k, nf0 = 0, line0 = 0, lab = SIZE_MAX, d = 0, n = 0, cap = 0, kline = 0;
+	size_t *lines = NULL;
 	float *x = NULL;
 	int32_t *y = NULL, maxy = -1;
 	char **f, why[128];
@@ -704,6 +705,12 @@ kdd_csv_load(const char *path, const kdd_csv_opts *o, kdd_set *out, kd_err *e)
 			if (!nx)
 				goto nomem;
 			x = nx;
+			{
+				size_t *nl = realloc(lines, ncap * sizeof *lines);
+				if (!nl)
+					goto nomem;
+				lines = nl;
+			}
 			if (lab != SIZE_MAX) {
 				int32_t *ny = realloc(y, ncap * sizeof *y);
 				if (!ny)
@@ -729,7 +736,7 @@ kdd_csv_load(const char *path, const kdd_csv_opts *o, kdd_set *out, kd_err *e)
 				goto fail;
 			}
 		}
-		n++;
+		lines[n++] = line;
 	}
 	if (rc < 0)
 		goto fail;
@@ -761,6 +768,7 @@ kdd_csv_load(const char *path, const kdd_csv_opts *o, kdd_set *out, kd_err *e)
 	out->y = y;
 	out->k = y ? (size_t)maxy + 1 : 0;
 	out->kline = y ? kline : 0;
+	out->line = lines;
 	return 0;
 nomem:
 	kd_err_set(e, KD_ENOMEM, "'%s': out of memory", display(path));
@@ -768,6 +776,7 @@ fail:
 	kdd_csv_close(r);
 	free(x);
 	free(y);
+	free(lines);
 	memset(out, 0, sizeof *out);
 	return -1;
 }
@@ -1430,6 +1439,7 @@ kdd_free(kdd_set *s)
 	free(s->y);
 	free(s->id);
 	free(s->names);
+	free(s->line);
 	memset(s, 0, sizeof *s);
 }
 
@@ -1583,4 +1593,16 @@ kdd_fingerprint(const kdd_set *s)
 	h = kd_hash64(h, s->id, s->n * sizeof *s->id);
 	h = kd_hash64(h, s->x, s->n * s->d * sizeof *s->x);
 	return h ? h : 1;
+}
+
+void
+kdd_label_range(const kdd_set *s, const char *name, size_t i, size_t K,
+                const char *model, kd_err *e)
+{
+	if (s->line)
+		kd_err_set(e, KD_ERANGE, "'%s':%zu: label %ld, but model '%s' has %zu classes",
+		           name, s->line[i], (long)s->y[i], model, K);
+	else
+		kd_err_set(e, KD_ERANGE, "'%s': row %zu: label %ld, but model '%s' has %zu classes",
+		           name, i + 1, (long)s->y[i], model, K);
 }

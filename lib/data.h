@@ -43,7 +43,15 @@ typedef struct kdd_set {
 	size_t names_len;     /* bytes in names, 0 when unnamed */
 	size_t kline;         /* CSV: the file line of the first row with the
 	                         largest label (k - 1); 0 when not known */
+	size_t *line;         /* CSV: n file lines (from 1) of the rows, for
+	                         messages; NULL otherwise (and in subsets) */
 } kdd_set;
+
+/* kdd_label_range: e = row i of s (read from name) has a label that
+ * model (K classes) has no class for: its file line for CSV, else its
+ * row from 1 */
+void kdd_label_range(const kdd_set *s, const char *name, size_t i, size_t K,
+                     const char *model, kd_err *e);
 
 /* kdd_empty_class: the first class below k with no row in s, or k when
  * every class has one (s labelled) */

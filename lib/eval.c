@@ -251,8 +251,7 @@ kde_src_model(const kdm_model *m, const char *model_name, const kdd_set *data,
 	if (data->y)
 		for (size_t i = 0; i < data->n; i++)
 			if ((size_t)data->y[i] >= m->K) {
-				kd_err_set(e, KD_ERANGE, "'%s': row %" PRIu64 " has label %ld, model '%s' has %zu classes",
-				           data_name, data->id[i], (long)data->y[i], model_name, m->K);
+				kdd_label_range(data, data_name, i, m->K, model_name, e);
 				return NULL;
 			}
 	if (!(s = src_new(model_name, m->K, e)))
@@ -321,7 +320,8 @@ kde_src_next(kde_src *s, kde_row *row, kd_err *e)
 			s->nbatch = B;
 		}
 		b = i - s->batch0;
-		if (kdm_logits_bad(s->logits + b * s->K, s->K, s->name, s->data_name, i, e))
+		if (kdm_logits_bad(s->logits + b * s->K, s->K, s->name, s->data_name, i,
+		                   s->data->line ? s->data->line[i] : 0, e))
 			return -1;
 		kdp_log_softmax(s->logits + b * s->K, s->K, 1.0, s->lp);
 		floor_lp(s->lp, s->K, 1);

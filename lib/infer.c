@@ -89,8 +89,7 @@ kdi_run(const char *model_path, const char *data, const char *out_path,
 	if (h.has_label)
 		for (size_t i = 0; i < s.n; i++)
 			if ((size_t)s.y[i] >= m->K) {
-				kd_err_set(e, KD_ERANGE, "'%s': row %llu has label %ld, model '%s' has %zu classes",
-				           data, (unsigned long long)s.id[i], (long)s.y[i], model_path, m->K);
+				kdd_label_range(&s, data, i, m->K, model_path, e);
 				goto done;
 			}
 	if (o->inputs) {
@@ -140,7 +139,8 @@ kdi_run(const char *model_path, const char *data, const char *out_path,
 		}
 		for (size_t b = 0; b < B; b++) {
 			kds_record r;
-			if (kdm_logits_bad(logits + b * m->K, m->K, model_path, data, i + b, e))
+			if (kdm_logits_bad(logits + b * m->K, m->K, model_path, data, i + b,
+			                   s.line ? s.line[i + b] : 0, e))
 				goto done;
 			r.id = s.id[i + b];
 			r.label = h.has_label ? s.y[i + b] : -1;

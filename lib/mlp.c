@@ -459,15 +459,21 @@ kdm_hidden_units(const kdm_model *m)
 
 int
 kdm_logits_bad(const float *z, size_t K, const char *model, const char *data,
-               size_t row, kd_err *e)
+               size_t row, size_t line, kd_err *e)
 {
-	for (size_t k = 0; k < K; k++)
-		if (!isfinite(z[k])) {
+	for (size_t k = 0; k < K; k++) {
+		if (isfinite(z[k]))
+			continue;
+		if (line)
+			kd_err_set(e, KD_ERANGE, "'%s':%zu: model '%s' gives logit %zu = %g "
+			           "(the inputs are too large for it)", data, line, model, k + 1,
+			           (double)z[k]);
+		else
 			kd_err_set(e, KD_ERANGE, "'%s': row %zu: model '%s' gives logit %zu = %g "
 			           "(the inputs are too large for it)", data, row + 1, model, k + 1,
 			           (double)z[k]);
-			return -1;
-		}
+		return -1;
+	}
 	return 0;
 }
 

@@ -115,10 +115,11 @@ int kdm_forward(const kdm_model *m, kdm_ws *ws, const float *X, size_t B,
 
 /* kdm_logits_bad: 0 when the K logits z that model (a path, for the
  * message) gave row `row` (from 0) of data are all finite; else -1 with
- * e naming the data's row, the first bad logit and the model: numbers so
- * large that the sums overflow blame the input, not the output */
+ * e naming the data's file line (when line > 0) or row (from 1), the
+ * first bad logit and the model: numbers so large that the sums overflow
+ * blame the input, not the output */
 int kdm_logits_bad(const float *z, size_t K, const char *model, const char *data,
-                   size_t row, kd_err *e);
+                   size_t row, size_t line, kd_err *e);
 
 /* kdm_live_units: for the raw inputs X (B,D), set live[u] to 1 for every
  * hidden unit u whose ReLU output is above 0 for some row, and leave the

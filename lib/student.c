@@ -2,12 +2,24 @@
 #include "student.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "kds.h"
 #include "prob.h"
 #include "train.h"
+
+/* row_of: "line L of 'spec'" for row i of CSV data d, else "row i+1 of 'spec'" */
+static const char *
+row_of(const kdd_set *d, size_t i, const char *spec, char *buf, size_t n)
+{
+	if (d->line && i < d->n)
+		snprintf(buf, n, "line %zu of '%s'", d->line[i], spec);
+	else
+		snprintf(buf, n, "row %zu of '%s'", i + 1, spec);
+	return buf;
+}
 
 /* attach_data: take the inputs (and labels, when the stream has none)
  * of data set spec for the rows of set, matched by id, label and count,
@@ -18,14 +30,15 @@ attach_data(kdd_set *set, const char *stream, uint64_t data_fp, const char *spec
             const kdd_load_opts *lo, kd_err *e)
 {
 	kdd_set d;
+	char at[KD_ERR_MAX / 2];
 
 	if (kdd_load(spec, lo, &d, e))
 		return -1;
 	for (size_t i = 0; i < set->n && i < d.n; i++)
 		if (set->id[i] != d.id[i]) {
-			kd_err_set(e, KD_EMISMATCH, "'%s': record %zu has row id %llu, but row %zu of '%s' has id %llu",
-			           stream, i + 1, (unsigned long long)set->id[i], i + 1, spec,
-			           (unsigned long long)d.id[i]);
+			kd_err_set(e, KD_EMISMATCH, "'%s': record %zu has row id %llu, but %s has id %llu",
+			           stream, i + 1, (unsigned long long)set->id[i],
+			           row_of(&d, i, spec, at, sizeof at), (unsigned long long)d.id[i]);
 			goto fail;
 		}
 	if (set->n != d.n) {
@@ -37,9 +50,10 @@ attach_data(kdd_set *set, const char *stream, uint64_t data_fp, const char *spec
 	 * too, or rows in another order would pair targets with wrong inputs */
 	for (size_t i = 0; set->y && d.y && i < set->n; i++)
 		if (set->y[i] != d.y[i]) {
-			kd_err_set(e, KD_EMISMATCH, "'%s': record %zu has label %ld, but row %zu of '%s' "
+			kd_err_set(e, KD_EMISMATCH, "'%s': record %zu has label %ld, but %s "
 			           "has label %ld: the rows are not the stream's, or not in its order",
-			           stream, i + 1, (long)set->y[i], i + 1, spec, (long)d.y[i]);
+			           stream, i + 1, (long)set->y[i], row_of(&d, i, spec, at, sizeof at),
+			           (long)d.y[i]);
 			goto fail;
 		}
 	if (set->d && set->d != d.d) {

@@ -644,20 +644,31 @@ byte_steps() {
 	{ tail -300 d.csv; head -300 d.csv; } > turned.csv
 	run --separate-stderr kd-student -q --hidden 4 --epochs 1 -o x.kdm --targets lab.kd turned.csv
 	assert_equal "$status" 1
-	[[ "$stderr" == "kd-student: 'lab.kd': record "*" has label "*", but row "*" of 'turned.csv' has label "*": the rows are not the stream's, or not in its order" ]] ||
+	[[ "$stderr" == "kd-student: 'lab.kd': record "*" has label "*", but line "*" of 'turned.csv' has label "*": the rows are not the stream's, or not in its order" ]] ||
 		{ echo "$stderr"; false; }
 	[ ! -e x.kdm ]
 	kd-student -q --hidden 4 --epochs 1 -o x.kdm --targets lab.kd d.csv
 }
 
-@test "logits that overflow are blamed on the input's row, by kd-teacher -m and kd-eval -m alike" {
+@test "logits that overflow are blamed on the input's line, by kd-teacher -m and kd-eval -m alike; so is a label the model lacks" {
 	kd-mkmodel --inputs 3 --classes 3 --scale 1e6 -o big.kdm
-	printf '1,2,3,0\n1e36,1e36,1e36,1\n' > bigrow.csv
+	# file lines from 1, the header and a blank line counted
+	printf 'a,b,c,y\n1,2,3,0\n\n1e36,1e36,1e36,1\n' > bigrow.csv
+	printf 'a,b,c,y\n1,2,3,0\n\n1,2,3,7\n' > label.csv
 	for t in "kd-teacher -m big.kdm -o out.kd" "kd-eval -m big.kdm"; do
-		run --separate-stderr $t bigrow.csv
+		run --separate-stderr $t --header bigrow.csv
 		assert_equal "$status" 1
-		assert_equal "$stderr" "${t%% *}: 'bigrow.csv': row 2: model 'big.kdm' gives logit 1 = -inf (the inputs are too large for it)"
+		assert_equal "$stderr" "${t%% *}: 'bigrow.csv':4: model 'big.kdm' gives logit 1 = -inf (the inputs are too large for it)"
+		run --separate-stderr $t --header label.csv
+		assert_equal "$status" 1
+		assert_equal "$stderr" "${t%% *}: 'label.csv':4: label 7, but model 'big.kdm' has 3 classes"
 	done
+	# IDX and streams have rows, counted from 1
+	printf '1,2,3,0\n1,2,3,1\n1,2,3,2\n' > three.csv
+	kd-teacher -m big.kdm --inputs three.csv -o in.kd
+	kd-cat --inputs in.kd | sed 's/^2,2,\([^,]*,[^,]*,[^,]*\),1,2,3$/2,2,\1,1e36,1e36,1e36/' | kd-cat --import -o inbig.kd
+	run --separate-stderr kd-teacher -m big.kdm inbig.kd
+	[[ "$stderr" == "kd-teacher: 'inbig.kd': row 3: model 'big.kdm' gives logit 1 = -inf (the inputs are too large for it)" ]] || { echo "$stderr"; false; }
 	[ ! -e out.kd ]
 }
 

@@ -91,7 +91,7 @@ agreement() {
 	{ head -2 soft.csv; tail -n +3 soft.csv | sort -t, -k1,1nr; } | kd-cat --import > rev.kd
 	run --separate-stderr kd-student -q -o s2.kdm --epochs 1 --targets rev.kd train.csv
 	assert_equal "$status" 1
-	assert_equal "$stderr" "kd-student: 'rev.kd': record 1 has row id 2999, but row 1 of 'train.csv' has id 0"
+	assert_equal "$stderr" "kd-student: 'rev.kd': record 1 has row id 2999, but line 1 of 'train.csv' has id 0"
 	[ ! -e s2.kdm ]
 	no_temporaries
 }

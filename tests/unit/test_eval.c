@@ -364,7 +364,7 @@ test_model_source(void)
 	data.d = D;
 	data.y[3] = K;
 	KT_CHECK(!kde_src_model(m, "m.kdm", &data, "data.csv", &e));
-	KT_CHECK(!strcmp(e.msg, "'data.csv': row 1003 has label 4, model 'm.kdm' has 4 classes"));
+	KT_CHECK(!strcmp(e.msg, "'data.csv': row 4: label 4, but model 'm.kdm' has 4 classes"));
 	kdm_ws_free(ws);
 	kdm_free(m);
 	kdd_free(&data);
