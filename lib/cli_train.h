@@ -11,6 +11,11 @@
 #include "mlp.h"
 #include "train.h"
 
+/* a tool's default regularisation (kdc_train_cfg.reg_few, reg_many) */
+typedef struct kdc_reg {
+	float input_dropout, dropout, maxnorm;
+} kdc_reg;
+
 typedef struct kdc_train_cfg {
 	kdt_opts    t;                       /* the training loop's options */
 	size_t      hidden[KDM_MAX_LAYERS];  /* hidden layer widths */
@@ -27,13 +32,20 @@ typedef struct kdc_train_cfg {
 	int         train_only; /* the first option given that only training
 	                         * takes (its code), or 0 */
 	double      sgd_lr, sgd_lr_end; /* the tool's rates under --optimizer sgd */
+	kdc_reg     reg_few;    /* regularisation not given on the command line:
+	                           with fewer training rows than KDC_REG_RATIO
+	                           times the model's parameters ... */
+	kdc_reg     reg_many;   /* ... and with as many or more */
+	size_t      steps, steps_short; /* the run's budget of steps with and
+	                           without validation rows (--epochs not given) */
 } kdc_train_cfg;
 
 /* which options the command line gave (kdc_train_cfg.given): the others
  * take defaults that depend on the optimizer or the data (kdc_train_fit) */
 enum {
 	KDC_GIVEN_EPOCHS = 1, KDC_GIVEN_LR = 2, KDC_GIVEN_LR_END = 4,
-	KDC_GIVEN_PATIENCE = 8
+	KDC_GIVEN_PATIENCE = 8, KDC_GIVEN_IN_DROP = 16, KDC_GIVEN_DROP = 32,
+	KDC_GIVEN_MAXNORM = 64
 };
 
 /* option codes of the shared options, above any single-letter option */
@@ -128,11 +140,17 @@ void kdc_train_model(const kdc_train_cfg *cfg, const kdt_data *d, size_t K,
 /* kdc_run_length: o's rates, epochs and patience for n training rows
  * (val: some rows are held out for validation), where the command line
  * named none: the optimizer's rates (Adam's higher without validation,
- * where the run's length is fixed); epochs for KDC_AUTO_STEPS steps
- * within [KDC_AUTO_MIN_EP, KDC_AUTO_MAX_EP]; with validation rows a
- * patience of the epochs of KDC_AUTO_PAT_STEPS steps, at least
- * KDC_AUTO_PAT_EP (none after --epochs N alone, which then runs N). */
+ * where the run's length is fixed); epochs for cfg->steps steps
+ * (steps_short without validation rows) within [KDC_AUTO_MIN_EP,
+ * KDC_AUTO_MAX_EP]; a patience of the epochs of KDC_AUTO_PAT_STEPS
+ * steps, at least KDC_AUTO_PAT_EP (none after --epochs N alone, which
+ * then runs N). */
 void kdc_run_length(const kdc_train_cfg *cfg, kdt_opts *o, size_t n, int val);
+
+/* kdc_reg_defaults: o's input dropout, dropout and max-norm where the
+ * command line named none: cfg->reg_few for fewer than KDC_REG_RATIO
+ * training rows (n) per parameter (nparams), else cfg->reg_many. */
+void kdc_reg_defaults(const kdc_train_cfg *cfg, kdt_opts *o, size_t n, size_t nparams);
 
 /* kdc_train_fit: kdc_train_model without the saving: the trained model
  * (kdm_free it); for a caller with more to do before it writes, such as a

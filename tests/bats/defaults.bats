@@ -19,7 +19,7 @@ epochs_planned() { grep -m1 -o 'epoch 1/[0-9]*' "$1" | cut -d/ -f2; }
 
 @test "by default a small data set trains on every row for a fixed length at a higher rate" {
 	# 500 rows (under 5000): none held out; 4 steps an epoch, so 150
-	# epochs for 600 steps; Adam at 0.003; a patience of 75 epochs (300
+	# epochs for 600 steps; Adam at 0.003; a patience of 19 epochs (75
 	# steps) on the training loss
 	kd-teacher train -o m.kdm --hidden 16 --threads 1 train.csv 2> log
 	[ "$(epochs_planned log)" -eq 150 ] || { head -3 log; false; }
@@ -128,4 +128,19 @@ epochs_planned() { grep -m1 -o 'epoch 1/[0-9]*' "$1" | cut -d/ -f2; }
 	kd-teacher -m m.kdm --inputs train.csv | kd-soften -T 4 > soft.kd
 	kd-student -o s.kdm --hidden 8 --threads 1 --epochs 2 --val val.csv --targets soft.kd 2> log
 	[ "$(grep -c 'val err' log)" -eq 2 ]
+}
+
+@test "kd-teacher train's default dropout: 0.5 with fewer rows than a tenth of the parameters, 0.2 with more" {
+	# 500 rows: hidden 16 has 163 parameters, 128,128 has 17,795
+	kd-teacher train -q -o a.kdm --hidden 16 --epochs 3 --threads 1 train.csv
+	kd-teacher train -q -o b.kdm --hidden 16 --epochs 3 --threads 1 --dropout 0.2 train.csv
+	cmp a.kdm b.kdm
+	kd-teacher train -q -o c.kdm --hidden 128,128 --epochs 3 --threads 1 train.csv
+	kd-teacher train -q -o d.kdm --hidden 128,128 --epochs 3 --threads 1 --dropout 0.5 train.csv
+	cmp c.kdm d.kdm
+	# given, an option is kept; the input dropout and max-norm stay the paper's
+	kd-teacher train -q -o e.kdm --hidden 16 --epochs 3 --threads 1 --dropout 0.5 train.csv
+	run ! cmp -s a.kdm e.kdm
+	kd-teacher train -q -o f.kdm --hidden 16 --epochs 3 --threads 1 --input-dropout 0.2 --dropout 0.2 --max-norm 3.5 train.csv
+	cmp a.kdm f.kdm
 }

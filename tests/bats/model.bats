@@ -172,7 +172,7 @@ agreement() {
 	assert_success
 	assert_equal "$stderr" "kd-teacher: $dead"
 	[ -s t.kdm ]
-	kd-teacher train -q -o t.kdm --hidden 32 --epochs 3 --val 500 train.csv
+	kd-teacher train -q -o t.kdm --hidden 32 --dropout 0.5 --epochs 3 --val 500 train.csv
 	kd-teacher -m t.kdm --inputs train.csv | kd-soften -T 20 > soft.kd
 	run --separate-stderr kd-student -q -o s.kdm --optimizer sgd --hidden 16,16 --epochs 3 --lr 3 --val 500 --targets soft.kd
 	assert_success
