@@ -53,8 +53,8 @@ const char kdc_train_help[] =
 	"Training options (shared by kd-teacher train and kd-student):\n"
 	"      --hidden W1,W2,...  hidden layer widths (0 or '' for none)\n"
 	"      --epochs N          passes over the training rows (default: enough\n"
-	"                          for " STR(KDC_AUTO_STEPS) " steps with validation rows, " STR(KDC_AUTO_STEPS_SHORT) " without,\n"
-	"                          at least " STR(KDC_AUTO_MIN_EP) " and at most " STR(KDC_AUTO_MAX_EP) " epochs, with --patience)\n"
+	"                          for the tool's steps, above, at least " STR(KDC_AUTO_MIN_EP) " and\n"
+	"                          at most " STR(KDC_AUTO_MAX_EP) " epochs, with --patience)\n"
 	"      --patience N        stop once N epochs have passed without a better\n"
 	"                          validation score (without validation rows: a\n"
 	"                          training loss 1e-4 below the lowest); 0: never;\n"
@@ -449,10 +449,11 @@ kdc_run_length(const kdc_train_cfg *cfg, kdt_opts *o, size_t n, int val)
 }
 
 void
-kdc_reg_defaults(const kdc_train_cfg *cfg, kdt_opts *o, size_t n, size_t nparams)
+kdc_reg_defaults(const kdc_train_cfg *cfg, kdt_opts *o, size_t n, size_t nparams,
+                 int val)
 {
-	const kdc_reg *r = (double)n < KDC_REG_RATIO * (double)nparams ? &cfg->reg_few
-	                                                                : &cfg->reg_many;
+	int few = (double)n < KDC_REG_RATIO * (double)nparams && !(cfg->reg_few_small && val);
+	const kdc_reg *r = few ? &cfg->reg_few : &cfg->reg_many;
 	if (!(cfg->given & KDC_GIVEN_IN_DROP))
 		o->reg.input_dropout = r->input_dropout;
 	if (!(cfg->given & KDC_GIVEN_DROP))
@@ -485,7 +486,7 @@ kdc_train_fit(const kdc_train_cfg *cfg, const kdt_data *d, size_t K,
 		std = !(t->width && t->height);
 	if (std && kdt_standardize(m, t, &e))
 		kdc_fail(&e);
-	kdc_reg_defaults(cfg, &o, t->n, m->nparams);
+	kdc_reg_defaults(cfg, &o, t->n, m->nparams, d->val && d->val->n);
 	kdc_run_length(cfg, &o, t->n, d->val && d->val->n);
 	if (o.warmup > o.epochs)
 		kdc_usage_error("--warmup %zu is longer than the run (%zu epochs)",

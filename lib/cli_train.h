@@ -36,6 +36,9 @@ typedef struct kdc_train_cfg {
 	                           with fewer training rows than KDC_REG_RATIO
 	                           times the model's parameters ... */
 	kdc_reg     reg_many;   /* ... and with as many or more */
+	int         reg_few_small; /* 1: reg_few only without validation rows
+	                           (a data set under KDC_VAL_MIN rows), reg_many
+	                           with them */
 	size_t      steps, steps_short; /* the run's budget of steps with and
 	                           without validation rows (--epochs not given) */
 } kdc_train_cfg;
@@ -149,8 +152,10 @@ void kdc_run_length(const kdc_train_cfg *cfg, kdt_opts *o, size_t n, int val);
 
 /* kdc_reg_defaults: o's input dropout, dropout and max-norm where the
  * command line named none: cfg->reg_few for fewer than KDC_REG_RATIO
- * training rows (n) per parameter (nparams), else cfg->reg_many. */
-void kdc_reg_defaults(const kdc_train_cfg *cfg, kdt_opts *o, size_t n, size_t nparams);
+ * training rows (n) per parameter (nparams) (with cfg->reg_few_small,
+ * only when there are no validation rows: val 0), else cfg->reg_many. */
+void kdc_reg_defaults(const kdc_train_cfg *cfg, kdt_opts *o, size_t n, size_t nparams,
+                      int val);
 
 /* kdc_train_fit: kdc_train_model without the saving: the trained model
  * (kdm_free it); for a caller with more to do before it writes, such as a

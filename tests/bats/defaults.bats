@@ -144,3 +144,24 @@ epochs_planned() { grep -m1 -o 'epoch 1/[0-9]*' "$1" | cut -d/ -f2; }
 	kd-teacher train -q -o f.kdm --hidden 16 --epochs 3 --threads 1 --input-dropout 0.2 --dropout 0.2 --max-norm 3.5 train.csv
 	cmp a.kdm f.kdm
 }
+
+@test "kd-student's default: no dropout, but the teacher's on a small data set with under a tenth of a row per parameter" {
+	kd-teacher train -q -o t.kdm --hidden 16 --threads 1 --epochs 3 train.csv
+	kd-teacher -m t.kdm --inputs train.csv | kd-soften -T 8 > lab.kd
+	reg='--input-dropout 0.2 --dropout 0.5 --max-norm 3.5'
+	none='--input-dropout 0 --dropout 0 --max-norm 0'
+	# 500 rows, no validation rows: 128,128 (17,795 parameters) is regularised, 8 is not
+	kd-student -q -o a.kdm --hidden 128,128 --threads 1 --epochs 3 --targets lab.kd
+	kd-student -q -o b.kdm --hidden 128,128 --threads 1 --epochs 3 $reg --targets lab.kd
+	cmp a.kdm b.kdm
+	kd-student -q -o c.kdm --hidden 8 --threads 1 --epochs 3 --targets lab.kd
+	kd-student -q -o d.kdm --hidden 8 --threads 1 --epochs 3 $none --targets lab.kd
+	cmp c.kdm d.kdm
+	# with validation rows, the paper's student: none
+	kd-student -q -o e.kdm --hidden 128,128 --threads 1 --epochs 3 --val 100 --targets lab.kd
+	kd-student -q -o f.kdm --hidden 128,128 --threads 1 --epochs 3 --val 100 $none --targets lab.kd
+	cmp e.kdm f.kdm
+	# and a run of 1,200 steps: 4 steps an epoch, 200 epochs at most
+	kd-student -o g.kdm --hidden 8 --threads 1 --patience 0 --targets lab.kd 2> log
+	grep -q 'epoch 1/200 ' log || { head -2 log; false; }
+}
