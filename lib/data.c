@@ -137,6 +137,24 @@ open_input(const char *path, long long *size, kd_err *e)
 	return gz;
 }
 
+/* binary_kind: what the 4 bytes at b begin, when a file kd knows that is
+ * not text (a CSV reader names it instead of parsing it), else NULL */
+static const char *
+binary_kind(const unsigned char *b)
+{
+	if (!memcmp(b, "\x28\xB5\x2F\xFD", 4))
+		return "zstd-compressed (a kd stream?)";
+	if (!memcmp(b, "KDM\x1a", 4))
+		return "a kd model";
+	if (!memcmp(b, "KDK\x1a", 4))
+		return "a kd checkpoint";
+	if (!memcmp(b, "\0\0\x08\x03", 4))
+		return "an IDX images file";
+	if (!memcmp(b, "\0\0\x08\x01", 4))
+		return "an IDX labels file";
+	return NULL;
+}
+
 /* gz_fail: set e for a read error on gz (a zlib error or errno). */
 static void
 gz_fail(gzFile gz, const char *path, kd_err *e)
@@ -517,6 +535,14 @@ kdd_csv_next(kdd_csv_reader *r, char ***fields, size_t *nfields, kd_err *e)
 			/* a UTF-8 byte order mark (spreadsheet exports) is not data */
 			if (!r->started && got >= 3 && !memcmp(r->buf, "\xEF\xBB\xBF", 3))
 				r->pos = 3;
+			if (!r->started && got >= 4 && binary_kind(r->buf)) {
+				kd_err_set(&r->err, KD_EFORMAT, "'%s' is %s, not CSV text",
+				           display(r->path), binary_kind(r->buf));
+				r->failed = 1;
+				if (e)
+					*e = r->err;
+				return -1;
+			}
 			r->started = 1;
 			if (r->pos == r->len)
 				continue;

@@ -589,7 +589,7 @@ byte_steps() {
 	[ ! -e out.kd ]
 }
 
-@test "a model or checkpoint given as data is named as such; kd-average refuses streams that name their classes differently" {
+@test "a model, checkpoint, stream or IDX file given as data or as CSV is named as such; kd-average refuses streams that name their classes differently" {
 	small
 	run --separate-stderr kd-teacher train -q -o x.kdm t.kdm
 	assert_equal "$status" 1
@@ -600,6 +600,23 @@ byte_steps() {
 	run --separate-stderr kd-teacher -m t.kdm ck
 	assert_equal "$status" 1
 	assert_equal "$stderr" "kd-teacher: 'ck' is a kd checkpoint, not a data set"
+	# where only CSV will do (kd-cat --import, standard input), each by its magic
+	zcat /usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz | head -c 1000 > tiny-images-idx3-ubyte
+	head -c 100 /usr/share/datasets/fashion-mnist/t10k-labels-idx1-ubyte.gz > tiny-labels-idx1-ubyte.gz
+	for f in t.kd t.kdm ck tiny-images-idx3-ubyte tiny-labels-idx1-ubyte.gz; do
+		case $f in
+		t.kd) what='zstd-compressed (a kd stream?)' ;;
+		t.kdm) what='a kd model' ;;
+		ck) what='a kd checkpoint' ;;
+		tiny-images*) what='an IDX images file' ;;
+		*) what='an IDX labels file' ;;
+		esac
+		run --separate-stderr kd-cat --import -o x.kd "$f"
+		assert_equal "$stderr" "kd-cat: '$f' is $what, not CSV text"
+		run --separate-stderr kd-teacher -m t.kdm - < "$f"
+		assert_equal "$stderr" "kd-teacher: 'stdin' is $what, not CSV text"
+	done
+	[ ! -e x.kd ]
 	kd-mkmodel --inputs 6 --classes 3 --names a,b,c -o n1.kdm
 	kd-mkmodel --inputs 6 --classes 3 --names a,b,x -o n2.kdm
 	kd-teacher -m n1.kdm d.csv > n1.kd
