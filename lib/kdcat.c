@@ -9,6 +9,7 @@
 #include "data.h"
 #include "kds.h"
 #include "prob.h"
+#include "text.h"
 
 static const char *
 value_prefix(int kind)
@@ -175,6 +176,7 @@ static int
 parse_meta(importer *im, char **f, size_t nf, const kdcat_import_opts *o, kd_err *e)
 {
 	size_t line = kdd_csv_line(im->csv), j, len = 0;
+	const char *bad;
 	char *end;
 
 	for (j = 1; j < nf && strcmp(f[j], "names"); j++) {
@@ -192,8 +194,9 @@ parse_meta(importer *im, char **f, size_t nf, const kdcat_import_opts *o, kd_err
 			ok = end != v + 1 && !*end && !errno && v[1] != '-' && v[1] != '+';
 		}
 		if (!ok) {
-			kd_err_set(e, KD_EFORMAT, "'%s':%zu:%zu: '%s' is not a field of kd-cat's first line "
-			           "(kind=, temperature=, model=, names)", im->path, line, j + 1, f[j]);
+			kd_err_set(e, KD_EFORMAT, "'%s':%zu:%zu: '%s' is none of kd-cat's first line's fields "
+			           "(kind=logits|probs|logprobs, temperature=T above 0, model=HEX, names)",
+			           im->path, line, j + 1, f[j]);
 			return -1;
 		}
 	}
@@ -222,6 +225,10 @@ parse_meta(importer *im, char **f, size_t nf, const kdcat_import_opts *o, kd_err
 	}
 	im->h.names_len = (uint32_t)len;
 	im->meta_names = nf - j - 1;
+	if ((bad = kdx_names_bad(im->h.names, len))) {
+		kd_err_set(e, KD_EFORMAT, "'%s':%zu: class names hold %s", im->path, line, bad);
+		return -1;
+	}
 	return 0;
 }
 

@@ -752,7 +752,14 @@ byte_steps() {
 	assert_equal "$stderr" "kd-cat: 'few.csv': the first line names 2 classes, the columns hold 3"
 	sed '1s/^#kd-stream,/#kd-stream,colour=red,/' s.csv > odd.csv
 	run --separate-stderr kd-cat --import -o x.kd odd.csv
-	assert_equal "$stderr" "kd-cat: 'odd.csv':1:2: 'colour=red' is not a field of kd-cat's first line (kind=, temperature=, model=, names)"
+	assert_equal "$stderr" "kd-cat: 'odd.csv':1:2: 'colour=red' is none of kd-cat's first line's fields (kind=logits|probs|logprobs, temperature=T above 0, model=HEX, names)"
+	sed '1s/temperature=4/temperature=nan/' s.csv > nan.csv
+	run --separate-stderr kd-cat --import -o x.kd nan.csv
+	assert_equal "$stderr" "kd-cat: 'nan.csv':1:3: 'temperature=nan' is none of kd-cat's first line's fields (kind=logits|probs|logprobs, temperature=T above 0, model=HEX, names)"
+	printf '1s/"a b"/"a\tb"/' > tab.sed
+	sed -f tab.sed s.csv > ctl.csv
+	run --separate-stderr kd-cat --import -o x.kd ctl.csv
+	assert_equal "$stderr" "kd-cat: 'ctl.csv':1: class names hold a control character"
 	sed 2d s.csv > nocols.csv
 	run --separate-stderr kd-cat --import -o x.kd nocols.csv
 	assert_equal "$stderr" "kd-cat: 'nocols.csv':2: after kd-cat's first line, its column names ('id,label,...') are expected"
