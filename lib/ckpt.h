@@ -20,13 +20,13 @@
 
 #include "kd_err.h"
 #include "rng.h"
-#include "train.h"
 
 #define KDK_FORMAT_VERSION 1
 
 /* the state of a run between two epochs; the arrays belong to the caller */
 typedef struct kdk_state {
-	uint32_t  fingerprint; /* kdk_fingerprint of the run */
+	uint32_t  fingerprint; /* the run's fingerprint (kdt_fingerprint): a
+	                          checkpoint of another run is refused */
 	uint64_t  epoch;       /* epochs done */
 	uint64_t  epochs;      /* epochs of the whole run */
 	kdr_rng   rng;         /* the generator after those epochs */
@@ -48,13 +48,6 @@ typedef struct kdk_state {
 	                          is saved */
 	uint64_t  best_epoch;  /* the epoch of best_err (0: none yet) */
 } kdk_state;
-
-/* kdk_fingerprint: a CRC-32 of what must be the same to resume a run: the
- * options of o (all but the checkpoint paths), the model's layer sizes and
- * standardisation, and the training and validation data of d (values as
- * this host stores them). */
-uint32_t kdk_fingerprint(const kdm_model *m, const kdt_data *d,
-                         const kdt_opts *o);
 
 /* kdk_save: write s to path, atomically. 0, or -1 with e set. */
 int kdk_save(const char *path, const kdk_state *s, kd_err *e);

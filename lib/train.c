@@ -5,14 +5,119 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <zlib.h>
 
 #include "ckpt.h"
+#include "le.h"
 #include "loss.h"
 #include "rng.h"
 
 #define EVAL_BATCH 256
 #define KDT_TOL 1e-4 /* the least fall of the training loss that counts as
                       * progress (scikit-learn's tol) */
+
+/* ---- the run's fingerprint (a checkpoint stores it) ---- */
+
+/* crc_f64, crc_u64: one option into the fingerprint, as little-endian */
+static uLong
+crc_f64(uLong crc, double v)
+{
+	unsigned char b[8];
+	kd_put_f64(b, v);
+	return crc32(crc, b, 8);
+}
+
+static uLong
+crc_u64(uLong crc, uint64_t v)
+{
+	unsigned char b[8];
+	kd_put_u64(b, v);
+	return crc32(crc, b, 8);
+}
+
+/* crc_set: the rows, labels and ids of a data set, and its targets */
+static uLong
+crc_set(uLong crc, const kdd_set *s, const float *targets, size_t K)
+{
+	if (!s)
+		return crc_u64(crc, UINT64_MAX);
+	crc = crc_u64(crc, s->n);
+	crc = crc_u64(crc, s->d);
+	crc = kd_crc32(crc, s->x, s->n * s->d * sizeof *s->x);
+	if (s->y)
+		crc = kd_crc32(crc, s->y, s->n * sizeof *s->y);
+	crc = kd_crc32(crc, s->id, s->n * sizeof *s->id);
+	if (targets)
+		crc = kd_crc32(crc, targets, s->n * K * sizeof *targets);
+	return crc;
+}
+
+uint32_t
+kdt_fingerprint(const kdm_model *m, const kdt_data *d, const kdt_opts *o)
+{
+	uLong crc = crc32(0L, Z_NULL, 0);
+
+	crc = crc_u64(crc, o->epochs);
+	crc = crc_u64(crc, o->batch);
+	crc = crc_f64(crc, o->lr);
+	crc = crc_f64(crc, o->lr_end);
+	crc = crc_f64(crc, o->reg.input_dropout);
+	crc = crc_f64(crc, o->reg.dropout);
+	crc = crc_f64(crc, o->reg.maxnorm);
+	crc = crc_f64(crc, o->reg.momentum);
+	crc = crc_f64(crc, o->reg.weight_decay);
+	crc = crc_u64(crc, (uint64_t)(int64_t)o->jitter);
+	crc = crc_u64(crc, o->seed);
+	crc = crc_u64(crc, (uint64_t)(int64_t)o->loss);
+	crc = crc_f64(crc, o->T);
+	crc = crc_f64(crc, o->alpha);
+	crc = crc_u64(crc, (uint64_t)o->keep_best);
+	/* options added later enter only when not at their old value, so
+	 * that older runs keep their fingerprints */
+	if (o->reg.optimizer != KDM_SGD) {
+		crc = crc_u64(crc, 0x6f7074); /* "opt" */
+		crc = crc_u64(crc, (uint64_t)(int64_t)o->reg.optimizer);
+	}
+	if (o->select != KDT_BY_ERROR) {
+		crc = crc_u64(crc, 0x73656c); /* "sel" */
+		crc = crc_u64(crc, (uint64_t)(int64_t)o->select);
+	}
+	if (o->patience > 0) {
+		crc = crc_u64(crc, 0x706174); /* "pat" */
+		crc = crc_u64(crc, o->patience);
+	}
+	/* a plain run's fingerprint is as it was before workers (and
+	 * flips) existed */
+	if (o->workers > 1)
+		crc = crc_u64(crc, o->workers);
+	if (o->flip)
+		crc = crc_u64(crc, 0x666c6970); /* "flip" */
+	if (o->ema > 0)
+		crc = crc_f64(crc, o->ema);
+	if (o->mixup > 0) {
+		crc = crc_u64(crc, 0x6d69787570); /* "mixup" */
+		crc = crc_f64(crc, o->mixup);
+	}
+	if (o->schedule != KDT_GEOMETRIC) {
+		crc = crc_u64(crc, 0x7363686564); /* "sched" */
+		crc = crc_u64(crc, (uint64_t)(int64_t)o->schedule);
+	}
+	if (o->warmup > 0) {
+		crc = crc_u64(crc, 0x7761726d); /* "warm" */
+		crc = crc_u64(crc, o->warmup);
+	}
+	crc = crc_u64(crc, m->n_layers);
+	for (size_t l = 0; l <= m->n_layers; l++)
+		crc = crc_u64(crc, m->sizes[l]);
+	crc = crc_u64(crc, (uint64_t)m->standardize);
+	if (m->standardize) {
+		crc = kd_crc32(crc, m->mean, m->D * sizeof *m->mean);
+		crc = kd_crc32(crc, m->std, m->D * sizeof *m->std);
+	}
+	crc = crc_set(crc, d->train, d->targets, m->K);
+	crc = crc_set(crc, d->val, d->val_targets, m->K);
+	return (uint32_t)crc;
+}
 
 static double
 now_s(void)
@@ -262,7 +367,7 @@ check(const kdm_model *m, const kdt_data *d, const kdt_opts *o, kd_err *e)
 static int
 same_run(const kdm_model *m, const kdt_data *d, const kdt_opts *o, kd_err *e)
 {
-	uint32_t f = kdk_fingerprint(m, d, o);
+	uint32_t f = kdt_fingerprint(m, d, o);
 	double h[2] = { (double)(f & 0xFFFF), (double)(f >> 16) };
 	double s[4] = { h[0], h[0] * h[0], h[1], h[1] * h[1] };
 	double W = (double)o->workers;
@@ -393,7 +498,7 @@ kdt_fit(kdm_model *m, const kdt_data *d, const kdt_opts *o,
 	p.val_vs_teacher = scored && !v->y;
 	if (o->checkpoint || o->resume) {
 		memset(&ck, 0, sizeof ck);
-		ck.fingerprint = kdk_fingerprint(m, d, o);
+		ck.fingerprint = kdt_fingerprint(m, d, o);
 		ck.epochs = o->epochs;
 		ck.n = n;
 		ck.order = order;

@@ -189,6 +189,12 @@ double kdt_error_rate(const kdm_model *m, const kdd_set *s,
  * deviation of each feature over s. 0 or -1. */
 int kdt_standardize(kdm_model *m, const kdd_set *s, kd_err *e);
 
+/* kdt_fingerprint: a CRC-32 of what must be the same to resume a run
+ * from its checkpoint (ckpt.h stores it): the options of o (all but the
+ * checkpoint paths), the model's layer sizes and standardisation, and the
+ * training and validation data of d (values as this host stores them). */
+uint32_t kdt_fingerprint(const kdm_model *m, const kdt_data *d,
+                         const kdt_opts *o);
 
 /* kdt_split: hold out nval rows of s (a random choice drawn from seed,
  * each part kept in file order) as *va, the rest as *tr; with targets
