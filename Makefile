@@ -66,6 +66,11 @@ endif
 
 LIB_SRC   = $(sort $(wildcard lib/*.c))
 LIB_OBJ   = $(LIB_SRC:lib/%.c=$(B)/lib/%.o)
+# the command line the tools share (it prints, exits and spawns, which
+# lib/ never does): tools/common/ into libkdtools.a
+CMD_SRC   = $(sort $(wildcard tools/common/*.c))
+CMD_OBJ   = $(CMD_SRC:tools/common/%.c=$(B)/tools/%.o)
+CMD_LIBS  = $(B)/libkdtools.a $(B)/libkd.a
 TOOL_SRC  = $(sort $(wildcard tools/kd-*.c))
 TOOLS     = $(TOOL_SRC:tools/%.c=$(BIN)/%)
 UNIT_SRC  = $(sort $(wildcard tests/unit/test_*.c))
@@ -80,7 +85,8 @@ MPI_TOOL  = $(BIN)/kd-student-mpi
 CHECK_MPI = $(if $(filter 1,$(MPI)),$(MPI_TOOL),$(if $(filter 0,$(MPI)),,$(if $(HAVE_MPICC),$(MPI_TOOL))))
 BENCH_SRC = $(sort $(wildcard bench/*.c))
 BENCHES   = $(BENCH_SRC:bench/%.c=$(B)/bench/%)
-HDRS      = $(wildcard lib/*.h) $(wildcard tests/unit/*.h)
+HDRS      = $(wildcard lib/*.h) $(wildcard tools/common/*.h) $(wildcard tests/unit/*.h)
+CMD_CFLAGS = -Itools/common
 
 .PHONY: all check unit asan ubsan valgrind fuzz fuzz-run test deps bench demo install clean FORCE
 .DELETE_ON_ERROR:
@@ -94,17 +100,24 @@ $(B)/libkd.a: $(LIB_OBJ)
 	rm -f $@
 	ar rcs $@ $^
 
-$(BIN)/kd-%: tools/kd-%.c $(B)/libkd.a $(HDRS) | $(BIN)
-	$(CC) $(KD_CFLAGS) $(CFLAGS) $(SAN) -o $@ $< $(B)/libkd.a $(LDLIBS)
+$(B)/tools/%.o: tools/common/%.c $(HDRS) | $(B)/tools
+	$(CC) $(KD_CFLAGS) $(CMD_CFLAGS) $(CFLAGS) $(SAN) -c -o $@ $<
 
-$(MPI_TOOL): tools/kd-student.c tools/kd_mpi.h $(B)/libkd.a $(HDRS) | $(BIN)
-	OMPI_CC="$(CC)" $(MPICC) -DKD_MPI $(KD_CFLAGS) $(CFLAGS) $(SAN) -o $@ $< $(B)/libkd.a $(LDLIBS)
+$(B)/libkdtools.a: $(CMD_OBJ)
+	rm -f $@
+	ar rcs $@ $^
 
-$(B)/tests/%: tests/unit/%.c $(B)/libkd.a $(HDRS) | $(B)/tests
-	$(CC) $(KD_CFLAGS) $(CFLAGS) $(SAN) -Itests/unit -o $@ $< $(B)/libkd.a $(LDLIBS)
+$(BIN)/kd-%: tools/kd-%.c $(CMD_LIBS) $(HDRS) | $(BIN)
+	$(CC) $(KD_CFLAGS) $(CMD_CFLAGS) $(CFLAGS) $(SAN) -o $@ $< $(CMD_LIBS) $(LDLIBS)
 
-$(B)/tests/%: tests/helpers/%.c $(B)/libkd.a $(HDRS) | $(B)/tests
-	$(CC) $(KD_CFLAGS) $(CFLAGS) $(SAN) -o $@ $< $(B)/libkd.a $(LDLIBS)
+$(MPI_TOOL): tools/kd-student.c tools/kd_mpi.h $(CMD_LIBS) $(HDRS) | $(BIN)
+	OMPI_CC="$(CC)" $(MPICC) -DKD_MPI $(KD_CFLAGS) $(CMD_CFLAGS) $(CFLAGS) $(SAN) -o $@ $< $(CMD_LIBS) $(LDLIBS)
+
+$(B)/tests/%: tests/unit/%.c $(CMD_LIBS) $(HDRS) | $(B)/tests
+	$(CC) $(KD_CFLAGS) $(CMD_CFLAGS) $(CFLAGS) $(SAN) -Itests/unit -o $@ $< $(CMD_LIBS) $(LDLIBS)
+
+$(B)/tests/%: tests/helpers/%.c $(CMD_LIBS) $(HDRS) | $(B)/tests
+	$(CC) $(KD_CFLAGS) $(CMD_CFLAGS) $(CFLAGS) $(SAN) -o $@ $< $(CMD_LIBS) $(LDLIBS)
 
 # a fuzz target without libFuzzer: replays the inputs kept in
 # tests/fuzz/regress/ in every build (tests/bats/fuzz-regress.bats)
@@ -115,10 +128,10 @@ $(B)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h $(B)/libkd.a $(HDRS) | $
 	$(CC) $(KD_CFLAGS) $(CFLAGS) -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
 	  -Itests/fuzz -o $@ $< $(B)/libkd.a $(LDLIBS)
 
-$(B)/bench/%: bench/%.c $(B)/libkd.a $(HDRS) | $(B)/bench
-	$(CC) $(KD_CFLAGS) $(CFLAGS) $(SAN) -o $@ $< $(B)/libkd.a $(LDLIBS)
+$(B)/bench/%: bench/%.c $(CMD_LIBS) $(HDRS) | $(B)/bench
+	$(CC) $(KD_CFLAGS) $(CMD_CFLAGS) $(CFLAGS) $(SAN) -o $@ $< $(CMD_LIBS) $(LDLIBS)
 
-$(B)/lib $(B)/tests $(B)/bench $(B)/fuzz $(BIN):
+$(B)/lib $(B)/tools $(B)/tests $(B)/bench $(B)/fuzz $(BIN):
 	mkdir -p $@
 
 # The test runner counts every unit and bats test and ends with

@@ -167,39 +167,4 @@ void kde_result_free(kde_result *r);
 /* kde_class_name: the name of class c of r, or NULL when unnamed. */
 const char *kde_class_name(const kde_result *r, size_t c);
 
-/* ---- reports ---- */
-
-typedef struct kde_report_opts {
-	const char *teacher; /* the teacher's name, NULL without one */
-	int confusion;       /* the confusion matrix and per-class errors */
-	int bins;            /* the calibration bins */
-} kde_report_opts;
-
-/* kde_print_table: an aligned table of the n results (a row each), then,
- * as asked, each one's confusion matrix with per-class errors and its
- * calibration bins. Returns what ferror says (0 or -1). */
-int kde_print_table(FILE *f, const kde_result *r, size_t n,
-                    const kde_report_opts *o);
-
-/* kde_print_json: one JSON object per result per line: model, classes,
- * rows, errors, accuracy, nll, brier, ece (null without labels), teacher,
- * agreement, kl (with a teacher), per_class_rows, per_class_errors,
- * per_class_error_rate; with confusion (or bins) also class_names (when
- * named), confusion and ece_bins [{lo, hi, count, confidence, accuracy}]. */
-int kde_print_json(FILE *f, const kde_result *r, size_t n,
-                   const kde_report_opts *o);
-
-/* kde_plot: a PNG at path (written atomically) with one row of two panels
- * per labelled result: its reliability diagram (accuracy and mean
- * confidence per bin, the diagonal) and its confusion matrix as a heat map
- * (row-normalised, counts written in when K <= 20). Drawn by running
- * gnuplot (pngcairo). 0, or -1 with e set. */
-int kde_plot(const char *path, const kde_result *r, size_t n, kd_err *e);
-
-/* kde_plot_script: the gnuplot script kde_plot runs, on f (exposed for
- * tests): the picture goes to gnuplot's standard output, and names are
- * written so that none of their bytes is read as gnuplot syntax. 0, or -1
- * when no result can be drawn. */
-int kde_plot_script(FILE *f, const kde_result *r, size_t n, kd_err *e);
-
 #endif

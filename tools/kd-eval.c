@@ -8,6 +8,7 @@
 #include "cli.h"
 #include "data.h"
 #include "eval.h"
+#include "report.h"
 #include "model.h"
 
 static void
@@ -29,9 +30,14 @@ usage(void)
 	       "streams count as 1e-45 in the NLL (at most 103.6 nats per row).\n"
 	       "\n"
 	       "DATA (with -m or --teacher-model) is the last operand: a CSV file, the\n"
-	       "label last unless --label-col (gzip read directly), Fashion-MNIST IDX\n"
-	       "(fashion-mnist:test), or a kd stream that carries inputs. Candidates\n"
-	       "appear in the order given. Streams are read in constant memory.\n"
+	       "label last unless --label-col (gzip read directly; a bad row stops the\n"
+	       "run with 'file':line:column: and why), Fashion-MNIST IDX files\n"
+	       "(fashion-mnist:test, or a *-images-idx3-ubyte.gz path, its labels file\n"
+	       "beside it; the ten class names kept), or a kd stream that carries\n"
+	       "inputs. Candidates appear in the order given. Streams are read in\n"
+	       "constant memory, never from a terminal. A stream may be kd-teacher\n"
+	       "--shard parts joined with cat, in any order (the teacher's the same):\n"
+	       "a row missing or repeated is an error naming the row.\n"
 	       "\n"
 	       "Options:\n"
 	       "  -m, --model MODEL        a model to score on DATA (repeatable)\n"
@@ -41,6 +47,7 @@ usage(void)
 	       "                           (repeatable, in candidate order; default: its file)\n"
 	       "      --json               one JSON object per candidate per line\n"
 	       "      --confusion          the confusion matrix and per-class errors\n"
+	       "                           (with the class names, when known)\n"
 	       "      --bins               the calibration bins\n"
 	       "      --plot FILE.png      draw reliability diagrams and confusion matrices\n"
 	       "                           (with gnuplot), one row per labelled candidate\n"
@@ -48,6 +55,9 @@ usage(void)
 	       "      --header             DATA's first line is a header\n"
 	       "  -h, --help               show this help and exit\n"
 	       "  -V, --version            show the version and exit\n"
+	       "\n"
+	       "Exit status: 0 on success, 1 on an error (its message names the file,\n"
+	       "line or record), 2 on bad usage.\n"
 	       "\n"
 	       "Examples:\n"
 	       "  kd-eval --name teacher --name student teacher.test.kd student.test.kd\n"
@@ -84,7 +94,7 @@ main(int argc, char **argv)
 	const char *teacher = NULL, *tmodel_path = NULL, *plot = NULL, *data_spec = NULL;
 	size_t nc = 0, nn = 0, nmodels = 0, nstdin = 0;
 	int c, json = 0;
-	kde_report_opts ro = { NULL, 0, 0 };
+	kdrep_opts ro = { NULL, 0, 0 };
 	kdd_load_opts lo;
 	kdd_set data;
 	kdm_model **models, *tmodel = NULL;
@@ -190,12 +200,12 @@ main(int argc, char **argv)
 		kde_src_free(t);
 	}
 
-	if (plot && kde_plot(plot, res, nc, &e))
+	if (plot && kdrep_plot(plot, res, nc, &e))
 		kdc_fail(&e);
 	if (json)
-		kde_print_json(stdout, res, nc, &ro);
+		kdrep_json(stdout, res, nc, &ro);
 	else
-		kde_print_table(stdout, res, nc, &ro);
+		kdrep_table(stdout, res, nc, &ro);
 	kdc_close_stdout();
 
 	for (size_t i = 0; i < nc; i++) {

@@ -437,41 +437,6 @@ test_mismatch(void)
 	kde_result_free(&r);
 }
 
-/* The gnuplot script quotes the output path and names, and refuses to
- * draw nothing. */
-static void
-test_plot_script(void)
-{
-	static const float p[2] = { .3f, .7f };
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&buf, &len);
-	kde_result r;
-	kd_err e;
-
-	memset(&r, 0, sizeof r);
-	KT_CHECK(kde_acc_init(&r.acc, 2, 1, 0, 1, &e) == 0);
-	r.name = strdup("it's \"x\"");
-	add_probs(&r.acc, p, 1, NULL);
-	KT_CHECK(kde_plot_script(f, &r, 1, &e) == 0);
-	fclose(f);
-	KT_CHECK(strstr(buf, "set output\n") != NULL);
-	/* ' is 047, " 042: no quote of the name reaches gnuplot's reader */
-	KT_CHECK(strstr(buf, "set title \"it\\047s \\042x\\042\"") != NULL);
-	KT_CHECK(strstr(buf, "set multiplot layout 1,2\n") != NULL);
-	free(buf);
-	kde_result_free(&r);
-
-	/* no labelled candidate */
-	KT_CHECK(kde_acc_init(&r.acc, 2, 0, 1, 0, &e) == 0);
-	f = open_memstream(&buf, &len);
-	KT_CHECK(kde_plot_script(f, &r, 1, &e) == -1);
-	KT_CHECK(!strcmp(e.msg, "nothing to plot: no candidate has labelled rows"));
-	fclose(f);
-	free(buf);
-	kde_result_free(&r);
-}
-
 int
 main(void)
 {
@@ -490,7 +455,6 @@ main(void)
 	KT_RUN(test_floor);
 	KT_RUN(test_model_source);
 	KT_RUN(test_mismatch);
-	KT_RUN(test_plot_script);
 	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
 	if (system(cmd))
 		printf("# could not remove %s\n", dir);
