@@ -25,6 +25,9 @@ usage(void)
 	       "--geometric the normalised geometric mean (the mean of the\n"
 	       "log-probabilities, renormalised). Inputs are taken from the first\n"
 	       "stream that carries them. Runs in constant memory; '-' reads stdin.\n"
+	       "A stream may be kd-teacher --shard parts joined with cat, in any order\n"
+	       "(the same in every stream): a row missing or repeated is an error\n"
+	       "naming the row. Streams are never read from or written to a terminal.\n"
 	       "\n"
 	       "Options:\n"
 	       "  -w, --weights W1,W2,...  one non-negative weight per FILE (default: equal)\n"
@@ -34,8 +37,13 @@ usage(void)
 	       "  -h, --help               show this help and exit\n"
 	       "  -V, --version            show the version and exit\n"
 	       "\n"
-	       "Example:\n"
-	       "  kd-average -w 2,1,1 t1.kd t2.kd t3.kd | kd-soften -T 4 > ensemble.kd\n");
+	       "Exit status: 0 on success, 1 on an error (its message names the file,\n"
+	       "line or record), 2 on bad usage. -o FILE is written atomically (a\n"
+	       "temporary file, then a rename): a failed run never leaves half a file.\n"
+	       "\n"
+	       "Examples:\n"
+	       "  kd-average t1.kd t2.kd t3.kd > ensemble.kd\n"
+	       "  kd-average --geometric -w 2,1,1 t1.kd t2.kd t3.kd | kd-soften -T 4 > e.kd\n");
 }
 
 /* parse_weights: n comma-separated weights, normalised to sum 1 */

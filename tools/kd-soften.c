@@ -16,9 +16,11 @@ usage(void)
 	       "\n"
 	       "Each record's class scores become softmax(z / TEMP) for logits, and\n"
 	       "p^(1/TEMP), normalised, for probabilities and log-probabilities, so\n"
-	       "any model's outputs can be softened. Ids, labels and inputs pass\n"
-	       "through unchanged. The output stream's temperature is the input's\n"
-	       "times TEMP. Reads FILE, or standard input when FILE is absent or '-'.\n"
+	       "any model's outputs can be softened; numerically stable for any\n"
+	       "logits. Ids, labels and inputs pass through unchanged. The output\n"
+	       "stream's temperature is the input's times TEMP, the one kd-student\n"
+	       "trains at. Reads FILE, or standard input when FILE is absent or '-'.\n"
+	       "Streams are never read from or written to a terminal.\n"
 	       "\n"
 	       "Options:\n"
 	       "  -T, --temperature TEMP  temperature, in (0, 1e6] (required)\n"
@@ -27,8 +29,13 @@ usage(void)
 	       "  -h, --help              show this help and exit\n"
 	       "  -V, --version           show the version and exit\n"
 	       "\n"
-	       "Example:\n"
-	       "  kd-teacher -m teacher.kdm --inputs train.csv | kd-soften -T 8 | kd-student -o s.kdm\n");
+	       "Exit status: 0 on success, 1 on an error (its message names the file,\n"
+	       "line or record), 2 on bad usage. -o FILE is written atomically (a\n"
+	       "temporary file, then a rename): a failed run never leaves half a file.\n"
+	       "\n"
+	       "Examples:\n"
+	       "  kd-teacher -m teacher.kdm --inputs train.csv | kd-soften -T 8 | kd-student -o s.kdm\n"
+	       "  kd-soften -T 2 --log probs.kd > soft-logp.kd\n");
 }
 
 int
