@@ -120,7 +120,7 @@ main(int argc, char **argv)
 	kdm_opts teacher = { .input_dropout = 0.2f, .dropout = 0.5f, .maxnorm = 3.5f, .momentum = 0.9f },
 	         student = { .momentum = 0.9f };
 
-	kdb_choose_core(argv);
+	kdc_choose_core(argv);
 	kdc_init(argv[0]);
 	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		if (c == 't')

@@ -49,22 +49,6 @@ void kdb_set_threads(int n);
  * "SkylakeX", ...). */
 const char *kdb_core(void);
 
-/* kdb_choose_core: make OpenBLAS run the kernels the CPU can.
- *
- * OpenBLAS chooses its kernels when it is loaded, before main, by the
- * CPU's model number; a virtual CPU it does not know (the machines kd was
- * built on say "Intel(R) Xeon(R) Processor" and have AVX-512) gets its
- * oldest x86-64 kernels (Prescott, SSE3), with which sgemm ran 2.6 times
- * slower. It reads OPENBLAS_CORETYPE only then. So when that variable is
- * unset, OpenBLAS runs kernels older than AVX2 and the CPU (and OS) can
- * run AVX2 and FMA (Haswell's kernels) or AVX-512 (SkylakeX's), this sets
- * the variable and executes the program again (/proc/self/exe) with
- * argv, the same process with the same open files. Call it first thing
- * in main, before anything is read or written. Returns 0 without doing
- * anything otherwise (another CPU or OS, the user's own choice, no
- * /proc), and -1 if the execution failed (the program can go on). */
-int kdb_choose_core(char *const argv[]);
-
 /* kdb_get_threads: the number of threads OpenBLAS uses now. */
 int kdb_get_threads(void);
 

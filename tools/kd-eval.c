@@ -101,7 +101,7 @@ main(int argc, char **argv)
 	kde_result *res;
 	kd_err e = { { 0 }, 0 };
 
-	kdb_choose_core(argv); /* may run the program again: before all else */
+	kdc_choose_core(argv); /* may run the program again: before all else */
 	kdc_init(argv[0]);
 	memset(&lo, 0, sizeof lo);
 	memset(&data, 0, sizeof data);

@@ -139,7 +139,7 @@ main(int argc, char **argv)
 	int rank;
 #endif
 
-	kdb_choose_core(argv); /* may run the program again: before all else */
+	kdc_choose_core(argv); /* may run the program again: before all else */
 	kdc_init(argv[0]);
 	kdc_train_defaults(&cfg, "800,800");
 	cfg.t.loss = KDT_DISTILL;

@@ -152,7 +152,7 @@ main(int argc, char **argv)
 	size_t classes = 0; /* --classes K, or 0: the labels say */
 	kd_err e;
 
-	kdb_choose_core(argv); /* may run the program again: before all else */
+	kdc_choose_core(argv); /* may run the program again: before all else */
 	kdc_init(argv[0]);
 	kdc_train_defaults(&cfg, "1200,1200");
 	cfg.reg_few = (kdc_reg){ 0.2f, 0.5f, 3.5f }; /* the paper's teacher */

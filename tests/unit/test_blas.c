@@ -1,5 +1,6 @@
 /* test_blas.c: kdb_sgemm (OpenBLAS) against kdb_sgemm_ref (plain C). */
 #include "blas.h"
+#include "cli.h"
 #include "rng.h"
 #include "kdtest.h"
 
@@ -131,7 +132,7 @@ test_threads(void)
 	kdb_set_threads(n);
 }
 
-/* the kernels OpenBLAS runs after kdb_choose_core: with the user's
+/* the kernels OpenBLAS runs after kdc_choose_core: with the user's
  * OPENBLAS_CORETYPE, those; without, AVX2 ones or better on a CPU that
  * has AVX2 and FMA (OpenBLAS alone picked SSE3 kernels on the virtual
  * Xeons kd is built on). KD_TEST_CORETYPE records, across the program's
@@ -171,7 +172,7 @@ main(int argc, char **argv)
 		const char *u = getenv("OPENBLAS_CORETYPE");
 		setenv("KD_TEST_CORETYPE", u ? u : "-", 1);
 	}
-	kdb_choose_core(argv);
+	kdc_choose_core(argv);
 	KT_RUN(test_core);
 	KT_RUN(test_trans_combinations);
 	KT_RUN(test_beta_zero_ignores_c);

@@ -1,7 +1,8 @@
 /* cli_train.h: the command line that kd-teacher train and kd-student
  * share: the training options, their help text, validation hold-out, and
  * the progress report on stderr. Like cli.h, this module prints and exits;
- * the training itself is lib/train.h. */
+ * the training itself is lib/train.h. The defaults by data size are
+ * chosen in pipelines/results/CHOICES.md. */
 #ifndef KD_CLI_TRAIN_H
 #define KD_CLI_TRAIN_H
 

@@ -2,8 +2,9 @@
  * messages, one error style, exit codes, and option value parsing.
  *
  * Exit codes: 0 success, 1 runtime error, 2 bad usage. Messages go to
- * stderr as "kd-soften: 'x.kd': truncated at record 1234". This is the only
- * lib/ module that prints or exits; the others return a kd_err. */
+ * stderr as "kd-soften: 'x.kd': truncated at record 1234". The command
+ * line's side: it prints and exits, which lib/ never does (its functions
+ * return a kd_err for the tool to show here). */
 #ifndef KD_CLI_H
 #define KD_CLI_H
 
@@ -45,5 +46,21 @@ void kdc_not_input(const char *opt, const char *out, const char *const *ins, siz
 /* kdc_close_stdout: flush stdout and exit 1 with a message when any write
  * to it failed (full disk); quietly for a closed pipe. */
 void kdc_close_stdout(void);
+
+/* kdc_choose_core: make OpenBLAS run the kernels the CPU can.
+ *
+ * OpenBLAS chooses its kernels when it is loaded, before main, by the
+ * CPU's model number; a virtual CPU it does not know (the machines kd was
+ * built on say "Intel(R) Xeon(R) Processor" and have AVX-512) gets its
+ * oldest x86-64 kernels (Prescott, SSE3), with which sgemm ran 2.6 times
+ * slower. It reads OPENBLAS_CORETYPE only then. So when that variable is
+ * unset, OpenBLAS runs kernels older than AVX2 and the CPU (and OS) can
+ * run AVX2 and FMA (Haswell's kernels) or AVX-512 (SkylakeX's), this sets
+ * the variable and executes the program again (/proc/self/exe) with
+ * argv, the same process with the same open files. Call it first thing
+ * in main, before anything is read or written. Returns 0 without doing
+ * anything otherwise (another CPU or OS, the user's own choice, no
+ * /proc), and -1 if the execution failed (the program can go on). */
+int kdc_choose_core(char *const argv[]);
 
 #endif

@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <cblas.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -165,4 +167,60 @@ kdc_not_input(const char *opt, const char *out, const char *const *ins, size_t n
 			exit(2);
 		}
 	}
+}
+
+/* ---- OpenBLAS's kernels ---- */
+
+/* better_core: the OpenBLAS kernels this CPU (and its OS) can run, from
+ * its instruction sets, or NULL to leave OpenBLAS's choice alone */
+static const char *
+better_core(void)
+{
+#if defined(__x86_64__) && defined(__GNUC__) && defined(__linux__)
+	__builtin_cpu_init();
+	if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+	    __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl"))
+		return "SkylakeX";
+	if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+		return "Haswell";
+#endif
+	return NULL;
+}
+
+/* weak_core: OpenBLAS runs kernels older than AVX2 (its fallback for a
+ * CPU it does not know by model is Prescott's) */
+static int
+weak_core(const char *name)
+{
+	static const char *const weak[] = {
+		"Unknown", "Prescott", "Core2", "Penryn", "Dunnington",
+		"Nehalem", "Sandybridge", "Atom", NULL
+	};
+	for (size_t i = 0; name && weak[i]; i++)
+		if (!strcasecmp(name, weak[i]))
+			return 1;
+	return 0;
+}
+
+int
+kdc_choose_core(char *const argv[])
+{
+	const char *want;
+	char path[4096];
+	ssize_t n;
+
+	if (getenv("OPENBLAS_CORETYPE") || !argv || !argv[0])
+		return 0;
+	want = better_core();
+	if (!want || !weak_core(openblas_get_corename()))
+		return 0;
+	n = readlink("/proc/self/exe", path, sizeof path);
+	if (n <= 0 || (size_t)n >= sizeof path)
+		return 0;
+	path[n] = '\0';
+	if (setenv("OPENBLAS_CORETYPE", want, 1))
+		return 0;
+	execv(path, argv);
+	unsetenv("OPENBLAS_CORETYPE"); /* go on with the kernels there are */
+	return -1;
 }
