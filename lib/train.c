@@ -434,269 +434,378 @@ worker_rng(kdr_rng *r, uint64_t seed, size_t w, size_t ep)
 	            (0xD1B54A32D192ED03ULL * ((uint64_t)ep + 1)));
 }
 
+/* the state of one kdt_fit run: the loop's buffers and what it carries
+ * from one step and one epoch to the next */
+typedef struct fit {
+	kdm_model *m;
+	const kdt_data *d;
+	const kdt_opts *o;
+	const kdd_set *t, *v;
+	size_t n, D, K;
+	size_t B;          /* rows a step of this worker, at most */
+	size_t W;          /* workers sharing each step */
+	size_t G;          /* rows of a step over all workers */
+	size_t steps;      /* steps of one epoch */
+	int scored;        /* validation rows score each epoch */
+	kdm_train *tr;
+	kdr_rng rng, wrng, *arng; /* the shuffle's; a worker's own (dropout,
+	                             augmentation); the one in use */
+	uint32_t *order;   /* (n) the rows in this epoch's order */
+	uint32_t *perm;    /* (B) --mixup: the partner of each row */
+	float *X, *Xj, *Xm;/* (B,D) the step's rows; jittered; mixed */
+	float *tg, *dl;    /* (B,K) the step's targets; the loss's gradient */
+	int32_t *y;        /* (B) the step's labels */
+	float *best;       /* the best epoch's parameters, or NULL */
+	float *avg, *live; /* --ema: the average; the live parameters while
+	                      the average is scored */
+	double first_loss; /* mean loss of the first epoch (-1: not yet) */
+	double best_err;   /* the best score so far */
+	size_t ep0;        /* epochs done before this call (--resume) */
+	size_t best_ep;    /* the epoch (from 1) of best_err, 0 before any */
+	double t_start, t_ep, t_last, sum; /* clocks; the epoch's loss sum */
+	kdk_state ck;      /* what a checkpoint saves */
+	kdt_progress p;
+	kdt_report_fn report;
+	void *ctx;
+} fit;
+
+/* fit_free: release what fit_open allocated */
+static void
+fit_free(fit *f)
+{
+	kdm_train_free(f->tr);
+	free(f->order);
+	free(f->X);
+	free(f->Xj);
+	free(f->Xm);
+	free(f->perm);
+	free(f->tg);
+	free(f->dl);
+	free(f->y);
+	free(f->best);
+	free(f->avg);
+	free(f->live);
+}
+
+/* fit_open: check the run, allocate its buffers, and start it, from
+ * o->resume's checkpoint when there is one. 0 or -1. */
+static int
+fit_open(fit *f, kdm_model *m, const kdt_data *d, const kdt_opts *o,
+         kdt_report_fn report, void *ctx, kd_err *e)
+{
+	size_t n = d->train->n, D = d->train->d, K = m->K, B, np = m->nparams;
+
+	memset(f, 0, sizeof *f);
+	f->m = m;
+	f->d = d;
+	f->o = o;
+	f->t = d->train;
+	f->v = d->val;
+	f->report = report;
+	f->ctx = ctx;
+	f->t_start = now_s();
+	f->first_loss = -1;
+	f->best_err = INFINITY;
+	if (check(m, d, o, e))
+		return -1;
+	f->n = n;
+	f->D = D;
+	f->K = K;
+	f->B = B = o->batch < n ? o->batch : n;
+	f->W = o->workers > 1 ? o->workers : 1;
+	f->G = f->W * o->batch < n ? f->W * o->batch : n;
+	f->steps = kdt_steps_per_epoch(o, n);
+	f->scored = f->v && f->v->n;
+	f->arng = f->W > 1 ? &f->wrng : &f->rng;
+	if (f->W > 1 && same_run(m, d, o, e))
+		return -1;
+	if (!(f->tr = kdm_train_new(m, B, &o->reg, e)))
+		return -1;
+	f->order = malloc(n * sizeof *f->order);
+	f->X = malloc(B * D * sizeof *f->X);
+	f->Xj = o->jitter > 0 ? malloc(B * D * sizeof *f->Xj) : NULL;
+	f->Xm = o->mixup > 0 ? malloc(B * D * sizeof *f->Xm) : NULL;
+	f->perm = o->mixup > 0 ? malloc(B * sizeof *f->perm) : NULL;
+	f->tg = malloc(B * K * sizeof *f->tg);
+	f->dl = malloc(B * K * sizeof *f->dl);
+	f->y = malloc(B * sizeof *f->y);
+	f->best = o->keep_best && f->scored ? malloc(np * sizeof *f->best) : NULL;
+	f->avg = o->ema > 0 ? malloc(np * sizeof *f->avg) : NULL;
+	f->live = o->ema > 0 && f->scored ? malloc(np * sizeof *f->live) : NULL;
+	if (!f->order || !f->X || (o->jitter > 0 && !f->Xj) ||
+	    (o->mixup > 0 && (!f->Xm || !f->perm)) || !f->tg || !f->dl || !f->y ||
+	    (o->keep_best && f->scored && !f->best) ||
+	    (o->ema > 0 && (!f->avg || (f->scored && !f->live)))) {
+		kd_err_set(e, KD_ENOMEM, "out of memory");
+		return -1;
+	}
+	kdr_init(&f->rng, o->seed);
+	for (size_t i = 0; i < n; i++)
+		f->order[i] = (uint32_t)i;
+	if (f->avg)
+		memcpy(f->avg, m->params, np * sizeof *f->avg);
+	f->p.epochs = o->epochs;
+	f->p.total = n;
+	f->p.val_n = f->v ? f->v->n : 0;
+	f->p.val_vs_teacher = f->scored && !f->v->y;
+	if (o->checkpoint || o->resume) {
+		kdk_state *ck = &f->ck;
+		ck->fingerprint = kdt_fingerprint(m, d, o);
+		ck->epochs = o->epochs;
+		ck->n = n;
+		ck->order = f->order;
+		ck->nparams = np;
+		ck->params = m->params;
+		ck->vel = kdm_train_velocity(f->tr);
+		ck->sq = kdm_train_second_moments(f->tr);
+		ck->best = f->best;
+		ck->avg = f->avg;
+		ck->patience = o->patience > 0;
+	}
+	if (o->resume) {
+		if (kdk_load(o->resume, &f->ck, e))
+			return -1;
+		f->ep0 = (size_t)f->ck.epoch;
+		f->rng = f->ck.rng;
+		f->first_loss = f->ck.first_loss;
+		f->best_err = f->ck.best_err;
+		f->best_ep = (size_t)f->ck.best_epoch;
+		kdm_train_set_steps(f->tr, (uint64_t)f->ep0 * f->steps);
+	}
+	/* a run resumed after its early stop has no epoch left */
+	if (o->patience > 0 && f->ep0 > 0 && f->ep0 - f->best_ep >= o->patience)
+		f->ep0 = o->epochs;
+	return 0;
+}
+
+/* begin_epoch: epoch ep's row order, its workers' generator, its clocks */
+static void
+begin_epoch(fit *f, size_t ep)
+{
+	kdr_shuffle(&f->rng, f->order, (uint32_t)f->n);
+	if (f->W > 1)
+		worker_rng(&f->wrng, f->o->seed, f->o->worker, ep);
+	f->p.epoch = ep + 1;
+	f->p.lr = kdt_lr(f->o, ep);
+	f->p.end_of_epoch = 0;
+	f->sum = 0.0;
+	f->t_ep = f->t_last = now_s();
+}
+
+/* next_batch: the bn rows of this worker from order[i+lo ..] into X, y
+ * and tg, augmented as the options ask; the rows the model is to see */
+static const float *
+next_batch(fit *f, size_t i, size_t lo, size_t bn)
+{
+	const kdt_opts *o = f->o;
+	const kdd_set *t = f->t;
+	size_t D = f->D, K = f->K;
+	float *aug = f->X; /* the step's own copy: a flip alone needs no other */
+
+	for (size_t b = 0; b < bn; b++) {
+		size_t r = f->order[i + lo + b];
+		memcpy(f->X + b * D, t->x + r * D, D * sizeof *f->X);
+		if (t->y)
+			f->y[b] = t->y[r];
+		if (f->d->targets)
+			memcpy(f->tg + b * K, f->d->targets + r * K, K * sizeof *f->tg);
+	}
+	if (o->jitter > 0) {
+		kdm_jitter(f->X, f->Xj, bn, t->width, t->height, o->jitter, f->arng);
+		aug = f->Xj;
+	}
+	if (o->flip)
+		kdm_flip(aug, bn, t->width, t->height, f->arng);
+	if (o->mixup > 0) {
+		kdt_mixup(f->arng, o->mixup, aug, f->y, bn, D, K, f->perm, f->Xm, f->tg);
+		return f->Xm;
+	}
+	return aug;
+}
+
+/* loss_of: the step's loss on the model's logits (bn rows), its gradient
+ * in dl */
+static double
+loss_of(fit *f, const float *logits, size_t bn)
+{
+	const kdt_opts *o = f->o;
+	size_t K = f->K;
+
+	/* the cross-entropy with mixup's mixed one-hot targets is
+	 * lam CE(y) + (1-lam) CE(y_p) */
+	if (o->mixup > 0)
+		return kdl_distill(logits, f->tg, NULL, bn, K, 1.0, 1.0, f->dl);
+	switch (o->loss) {
+	case KDT_DISTILL:
+		return kdl_distill(logits, f->tg, f->t->y ? f->y : NULL, bn, K, o->T, o->alpha, f->dl);
+	case KDT_MSE:
+		return kdl_mse_logits(logits, f->tg, bn, K, f->dl);
+	default:
+		return kdl_hard_ce(logits, f->y, bn, K, f->dl);
+	}
+}
+
+/* step: one step of epoch ep on the rows order[i .. i+gn) shared by the
+ * workers: forward, loss, backward, the workers' sum, the update, the
+ * moving average, the progress line. 0, or -1 (divergence, a failed sum) */
+static int
+step(fit *f, size_t ep, size_t i, kd_err *e)
+{
+	const kdt_opts *o = f->o;
+	size_t gn = f->n - i < f->G ? f->n - i : f->G;
+	/* this worker's rows: order[i+lo .. i+lo+bn) */
+	size_t lo = o->worker * o->batch < gn ? o->worker * o->batch : gn;
+	size_t bn = gn - lo < f->B ? gn - lo : f->B;
+	double loss = 0.0, lsum = 0.0;
+
+	if (bn == 0) { /* a short last step left this worker none */
+		kdm_train_zero_grads(f->tr);
+	} else {
+		const float *in = next_batch(f, i, lo, bn);
+		loss = loss_of(f, kdm_train_forward(f->tr, in, bn, f->arng), bn);
+		/* the losses divide by this worker's bn rows; the step's mean
+		 * is over all gn */
+		if (bn != gn) {
+			double s = (double)bn / (double)gn;
+			for (size_t k = 0; k < bn * f->K; k++)
+				f->dl[k] = (float)((double)f->dl[k] * s);
+		}
+		lsum = loss * (double)bn;
+		kdm_train_backward(f->tr, f->dl);
+	}
+	/* sum the gradients and losses of all workers; the divergence test
+	 * below then stops them all alike */
+	if (f->W > 1) {
+		if (o->reduce(kdm_train_grads(f->tr), f->m->nparams, &lsum, 1, o->reduce_ctx, e))
+			return -1;
+		loss = lsum / (double)gn;
+	}
+	if (!isfinite(loss)) {
+		kd_err_set(e, KD_ERANGE, "training diverged in epoch %zu: the loss became %s; "
+		           "try a smaller --lr (now %g)", ep + 1, isnan(loss) ? "nan" : "infinite", o->lr);
+		return -1;
+	}
+	f->p.lr = kdt_step_lr(o, ep, i / f->G, f->steps);
+	kdm_train_step(f->tr, (float)f->p.lr);
+	if (f->avg)
+		ema_update(f->avg, f->m->params, f->m->nparams, ema_decay(o->ema, ep * f->steps + i / f->G));
+	f->sum += lsum;
+	f->p.done = i + gn;
+	f->p.loss = f->sum / (double)f->p.done;
+	if (f->report && now_s() - f->t_last > 0.5) {
+		f->t_last = now_s();
+		f->p.samples_per_s = (double)f->p.done / (f->t_last - f->t_ep);
+		f->p.eta_s = ((double)(o->epochs - ep) * (double)f->n - (double)f->p.done) /
+		             f->p.samples_per_s;
+		f->report(&f->p, f->ctx);
+	}
+	return 0;
+}
+/* score: with validation rows, epoch ep's validation error and loss (the
+ * moving average's, with --ema), and the best epoch kept. 0 or -1. */
+static int
+score(fit *f, size_t ep, kd_err *e)
+{
+	kdm_model *m = f->m;
+	double s;
+
+	if (f->avg) {
+		memcpy(f->live, m->params, m->nparams * sizeof *f->live);
+		memcpy(m->params, f->avg, m->nparams * sizeof *f->avg);
+	}
+	f->p.val_error = val_error(m, f->v, f->d->val_targets, f->o, &f->p.val_loss, e);
+	if (f->p.val_error < 0)
+		return -1;
+	s = f->o->select == KDT_BY_LOSS ? f->p.val_loss : f->p.val_error;
+	if (s < f->best_err) {
+		f->best_err = s;
+		f->best_ep = ep + 1;
+		f->p.best = 1;
+		if (f->best)
+			memcpy(f->best, m->params, m->nparams * sizeof *f->best);
+	}
+	if (f->avg)
+		memcpy(m->params, f->live, m->nparams * sizeof *f->live);
+	return 0;
+}
+
+/* end_epoch: after epoch ep's steps: the exploding-loss check, the
+ * validation score or the training loss's progress, the early stop, the
+ * checkpoint and the progress line. 1 to stop, 0 to go on, -1 on error. */
+static int
+end_epoch(fit *f, size_t ep, kd_err *e)
+{
+	const kdt_opts *o = f->o;
+	kdt_progress *p = &f->p;
+
+	p->samples_per_s = (double)f->n / (now_s() - f->t_ep);
+	/* an exploding loss: ten times the first epoch's, after it fell */
+	if (f->first_loss < 0)
+		f->first_loss = p->loss;
+	else if (p->loss > 10.0 * f->first_loss + 1.0) {
+		kd_err_set(e, KD_ERANGE, "training diverged in epoch %zu: the loss rose from %g to %g; "
+		           "try a smaller --lr (now %g)", ep + 1, f->first_loss, p->loss, o->lr);
+		return -1;
+	}
+	p->val_error = -1;
+	p->val_loss = -1;
+	p->best = 0;
+	if (f->scored && score(f, ep, e))
+		return -1;
+	/* without validation rows the training loss decides when to stop:
+	 * an epoch improves on the best by more than KDT_TOL */
+	if (!f->scored && p->loss < f->best_err - KDT_TOL) {
+		f->best_err = p->loss;
+		f->best_ep = ep + 1;
+	}
+	p->stopped = o->patience > 0 && ep + 1 - f->best_ep >= o->patience;
+	if (o->checkpoint && o->worker == 0) {
+		f->ck.epoch = ep + 1;
+		f->ck.rng = f->rng;
+		f->ck.first_loss = f->first_loss;
+		f->ck.best_err = f->best_err;
+		f->ck.best_epoch = f->best_ep;
+		if (kdk_save(o->checkpoint, &f->ck, e))
+			return -1;
+	}
+	p->end_of_epoch = 1;
+	p->eta_s = (now_s() - f->t_start) / (double)(ep + 1 - f->ep0) * (double)(o->epochs - ep - 1);
+	if (f->report)
+		f->report(p, f->ctx);
+	return p->stopped;
+}
+
+/* kdt_fit's loop, as llm.c's reads:
+ *
+ *   for each epoch:   begin_epoch (shuffle)
+ *     for each step:  step = next_batch (gather, augment) -> forward ->
+ *                     loss_of -> backward -> workers' sum -> update
+ *     end_epoch:      validation, best epoch, early stop, checkpoint
+ *   the best (or averaged) parameters into the model */
 int
 kdt_fit(kdm_model *m, const kdt_data *d, const kdt_opts *o,
         kdt_report_fn report, void *ctx, kd_err *e)
 {
-	const kdd_set *t = d->train, *v = d->val;
-	size_t n = t->n, D = t->d, K = m->K, B = o->batch < n ? o->batch : n;
-	/* W workers share each step's G rows: B of them at most are this
-	 * worker's; one worker takes all G = B */
-	size_t W = o->workers > 1 ? o->workers : 1, G;
-	kdt_progress p;
-	kdm_train *tr = NULL;
-	kdr_rng rng, wrng, *arng = W > 1 ? &wrng : &rng;
-	uint32_t *order = NULL;
-	float *X = NULL, *Xj = NULL, *Xm = NULL, *tg = NULL, *dl = NULL, *best = NULL;
-	/* --ema: the average, and (with validation rows) room for the live
-	 * parameters while the average is being scored */
-	float *avg = NULL, *live = NULL;
-	int scored = v && v->n; /* validation rows score each epoch */
-	size_t steps; /* steps of one epoch */
-	int32_t *y = NULL;
-	uint32_t *perm = NULL; /* --mixup: the partner of each row */
-	double t_start = now_s(), first_loss = -1, best_err = INFINITY;
-	size_t ep0 = 0; /* epochs done before this call (--resume) */
-	size_t best_ep = 0; /* the epoch (from 1) of best_err, 0 before any */
-	kdk_state ck;
-	int rc = -1;
+	fit f;
+	int rc = -1, stop = 0;
 
-	if (check(m, d, o, e))
-		return -1;
-	G = W * o->batch < n ? W * o->batch : n;
-	steps = kdt_steps_per_epoch(o, n);
-	if (W > 1 && same_run(m, d, o, e))
-		return -1;
-	if (!(tr = kdm_train_new(m, B, &o->reg, e)))
-		return -1;
-	order = malloc(n * sizeof *order);
-	X = malloc(B * D * sizeof *X);
-	Xj = o->jitter > 0 ? malloc(B * D * sizeof *Xj) : NULL;
-	Xm = o->mixup > 0 ? malloc(B * D * sizeof *Xm) : NULL;
-	perm = o->mixup > 0 ? malloc(B * sizeof *perm) : NULL;
-	tg = malloc(B * K * sizeof *tg);
-	dl = malloc(B * K * sizeof *dl);
-	y = malloc(B * sizeof *y);
-	best = o->keep_best && scored ? malloc(m->nparams * sizeof *best) : NULL;
-	avg = o->ema > 0 ? malloc(m->nparams * sizeof *avg) : NULL;
-	live = o->ema > 0 && scored ? malloc(m->nparams * sizeof *live) : NULL;
-	if (!order || !X || (o->jitter > 0 && !Xj) || (o->mixup > 0 && (!Xm || !perm)) ||
-	    !tg || !dl || !y ||
-	    (o->keep_best && scored && !best) || (o->ema > 0 && (!avg || (scored && !live)))) {
-		kd_err_set(e, KD_ENOMEM, "out of memory");
+	if (fit_open(&f, m, d, o, report, ctx, e))
 		goto done;
-	}
-	kdr_init(&rng, o->seed);
-	for (size_t i = 0; i < n; i++)
-		order[i] = (uint32_t)i;
-	if (avg)
-		memcpy(avg, m->params, m->nparams * sizeof *avg);
-	memset(&p, 0, sizeof p);
-	p.epochs = o->epochs;
-	p.total = n;
-	p.val_n = v ? v->n : 0;
-	p.val_vs_teacher = scored && !v->y;
-	if (o->checkpoint || o->resume) {
-		memset(&ck, 0, sizeof ck);
-		ck.fingerprint = kdt_fingerprint(m, d, o);
-		ck.epochs = o->epochs;
-		ck.n = n;
-		ck.order = order;
-		ck.nparams = m->nparams;
-		ck.params = m->params;
-		ck.vel = kdm_train_velocity(tr);
-		ck.sq = kdm_train_second_moments(tr);
-		ck.best = best;
-		ck.avg = avg;
-		ck.patience = o->patience > 0;
-	}
-	if (o->resume) {
-		if (kdk_load(o->resume, &ck, e))
+	for (size_t ep = f.ep0; ep < o->epochs && !stop; ep++) {
+		begin_epoch(&f, ep);
+		for (size_t i = 0; i < f.n; i += f.G)
+			if (step(&f, ep, i, e))
+				goto done;
+		if ((stop = end_epoch(&f, ep, e)) < 0)
 			goto done;
-		ep0 = (size_t)ck.epoch;
-		rng = ck.rng;
-		first_loss = ck.first_loss;
-		best_err = ck.best_err;
-		best_ep = (size_t)ck.best_epoch;
-		kdm_train_set_steps(tr, (uint64_t)ep0 * steps);
 	}
-
-	/* a run resumed after its early stop has no epoch left */
-	if (o->patience > 0 && ep0 > 0 && ep0 - best_ep >= o->patience)
-		ep0 = o->epochs;
-	for (size_t ep = ep0; ep < o->epochs; ep++) {
-		double lr = kdt_lr(o, ep), sum = 0.0;
-		double t_ep = now_s(), t_last = t_ep;
-
-		kdr_shuffle(&rng, order, (uint32_t)n);
-		if (W > 1)
-			worker_rng(&wrng, o->seed, o->worker, ep);
-		p.epoch = ep + 1;
-		p.lr = lr;
-		p.end_of_epoch = 0;
-		for (size_t i = 0; i < n; i += G) {
-			/* this step's rows: order[i .. i+gn), of which this
-			 * worker's are order[i+lo .. i+lo+bn) */
-			size_t gn = n - i < G ? n - i : G;
-			size_t lo = o->worker * o->batch < gn ? o->worker * o->batch : gn;
-			size_t bn = gn - lo < B ? gn - lo : B;
-			const float *logits, *in = X;
-			double loss = 0.0, lsum = 0.0;
-
-			for (size_t b = 0; b < bn; b++) {
-				size_t r = order[i + lo + b];
-				memcpy(X + b * D, t->x + r * D, D * sizeof *X);
-				if (t->y)
-					y[b] = t->y[r];
-				if (d->targets)
-					memcpy(tg + b * K, d->targets + r * K, K * sizeof *tg);
-			}
-			if (bn == 0) { /* a short last step left this worker none */
-				kdm_train_zero_grads(tr);
-			} else {
-				/* X is this step's own copy of the rows: a flip
-				 * alone needs no second buffer */
-				float *aug = X;
-				if (o->jitter > 0) {
-					kdm_jitter(X, Xj, bn, t->width, t->height, o->jitter, arng);
-					aug = Xj;
-				}
-				if (o->flip)
-					kdm_flip(aug, bn, t->width, t->height, arng);
-				in = aug;
-				if (o->mixup > 0) {
-					kdt_mixup(arng, o->mixup, aug, y, bn, D, K, perm, Xm, tg);
-					in = Xm;
-				}
-				logits = kdm_train_forward(tr, in, bn, arng);
-				/* the cross-entropy with mixup's mixed one-hot
-				 * targets is lam CE(y) + (1-lam) CE(y_p) */
-				if (o->mixup > 0)
-					loss = kdl_distill(logits, tg, NULL, bn, K, 1.0, 1.0, dl);
-				else switch (o->loss) {
-				case KDT_DISTILL:
-					loss = kdl_distill(logits, tg, t->y ? y : NULL, bn, K, o->T, o->alpha, dl);
-					break;
-				case KDT_MSE:
-					loss = kdl_mse_logits(logits, tg, bn, K, dl);
-					break;
-				default:
-					loss = kdl_hard_ce(logits, y, bn, K, dl);
-				}
-				/* the losses divide by this worker's bn rows; the
-				 * step's mean is over all gn */
-				if (bn != gn) {
-					double f = (double)bn / (double)gn;
-					for (size_t k = 0; k < bn * K; k++)
-						dl[k] = (float)((double)dl[k] * f);
-				}
-				lsum = loss * (double)bn;
-				kdm_train_backward(tr, dl);
-			}
-			/* sum the gradients and losses of all workers; the
-			 * divergence test below then stops them all alike */
-			if (W > 1) {
-				if (o->reduce(kdm_train_grads(tr), m->nparams, &lsum, 1,
-				              o->reduce_ctx, e))
-					goto done;
-				loss = lsum / (double)gn;
-			}
-			if (!isfinite(loss)) {
-				kd_err_set(e, KD_ERANGE, "training diverged in epoch %zu: the loss became %s; "
-				           "try a smaller --lr (now %g)", ep + 1,
-				           isnan(loss) ? "nan" : "infinite", o->lr);
-				goto done;
-			}
-			p.lr = kdt_step_lr(o, ep, i / G, steps);
-			kdm_train_step(tr, (float)p.lr);
-			if (avg)
-				ema_update(avg, m->params, m->nparams,
-				           ema_decay(o->ema, ep * steps + i / G));
-			sum += lsum;
-			p.done = i + gn;
-			p.loss = sum / (double)p.done;
-			if (report && now_s() - t_last > 0.5) {
-				double el = now_s() - t_ep;
-				t_last = now_s();
-				p.samples_per_s = (double)p.done / el;
-				p.eta_s = ((double)(o->epochs - ep) * (double)n - (double)p.done) / p.samples_per_s;
-				report(&p, ctx);
-			}
-		}
-		p.samples_per_s = (double)n / (now_s() - t_ep);
-		/* an exploding loss: ten times the first epoch's, after it fell */
-		if (first_loss < 0)
-			first_loss = p.loss;
-		else if (p.loss > 10.0 * first_loss + 1.0) {
-			kd_err_set(e, KD_ERANGE, "training diverged in epoch %zu: the loss rose from %g to %g; "
-			           "try a smaller --lr (now %g)", ep + 1, first_loss, p.loss, o->lr);
-			goto done;
-		}
-		p.val_error = -1;
-		p.val_loss = -1;
-		p.best = 0;
-		if (scored) {
-			double score;
-			/* with --ema, the average is what is scored and kept */
-			if (avg) {
-				memcpy(live, m->params, m->nparams * sizeof *live);
-				memcpy(m->params, avg, m->nparams * sizeof *avg);
-			}
-			p.val_error = val_error(m, v, d->val_targets, o, &p.val_loss, e);
-			if (p.val_error < 0)
-				goto done;
-			score = o->select == KDT_BY_LOSS ? p.val_loss : p.val_error;
-			if (score < best_err) {
-				best_err = score;
-				best_ep = ep + 1;
-				p.best = 1;
-				if (best)
-					memcpy(best, m->params, m->nparams * sizeof *best);
-			}
-			if (avg)
-				memcpy(m->params, live, m->nparams * sizeof *live);
-		}
-		/* without validation rows the training loss decides when to
-		 * stop: an epoch improves on the best by more than KDT_TOL */
-		if (!scored && p.loss < best_err - KDT_TOL) {
-			best_err = p.loss;
-			best_ep = ep + 1;
-		}
-		p.stopped = o->patience > 0 && ep + 1 - best_ep >= o->patience;
-		if (o->checkpoint && o->worker == 0) {
-			ck.epoch = ep + 1;
-			ck.rng = rng;
-			ck.first_loss = first_loss;
-			ck.best_err = best_err;
-			ck.best_epoch = best_ep;
-			if (kdk_save(o->checkpoint, &ck, e))
-				goto done;
-		}
-		p.end_of_epoch = 1;
-		p.eta_s = (now_s() - t_start) / (double)(ep + 1 - ep0) * (double)(o->epochs - ep - 1);
-		if (report)
-			report(&p, ctx);
-		if (p.stopped)
-			break;
-	}
-	if (best)
-		memcpy(m->params, best, m->nparams * sizeof *best);
-	else if (avg)
-		memcpy(m->params, avg, m->nparams * sizeof *avg);
+	if (f.best)
+		memcpy(m->params, f.best, m->nparams * sizeof *f.best);
+	else if (f.avg)
+		memcpy(m->params, f.avg, m->nparams * sizeof *f.avg);
 	rc = 0;
 done:
-	kdm_train_free(tr);
-	free(order);
-	free(X);
-	free(Xj);
-	free(Xm);
-	free(perm);
-	free(tg);
-	free(dl);
-	free(y);
-	free(best);
-	free(avg);
-	free(live);
+	fit_free(&f);
 	return rc;
 }
 
