@@ -127,6 +127,19 @@ kdl_distill(const float *logits, const float *targets, const int32_t *labels,
 }
 
 double
+kdl_entropy(const float *targets, size_t B, size_t K)
+{
+	double h = 0.0;
+
+	if (B == 0)
+		return 0.0;
+	for (size_t i = 0; i < B * K; i++)
+		if (targets[i] > 0.0f)
+			h -= (double)targets[i] * log((double)targets[i]);
+	return h / (double)B;
+}
+
+double
 kdl_mse_logits(const float *logits, const float *target_logits, size_t B,
                size_t K, float *dlogits)
 {

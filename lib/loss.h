@@ -33,6 +33,12 @@ double kdl_hard_ce(const float *logits, const int32_t *labels, size_t B,
 double kdl_soft_ce(const float *logits, const float *targets, size_t B,
                    size_t K, double T, float *dlogits);
 
+/* kdl_entropy: the mean over the B rows of targets q (B,K) of their
+ * entropy -sum_k q_k ln q_k (terms with q == 0 count for nothing): what
+ * the soft cross-entropy can never go below. T^2 times it, subtracted from
+ * kdl_soft_ce, gives T^2 KL(q || softmax(z/T)), with the same gradient. */
+double kdl_entropy(const float *targets, size_t B, size_t K);
+
 /* kdl_distill: alpha * kdl_soft_ce(T) + (1 - alpha) * kdl_hard_ce, the
  * distillation objective; alpha in [0,1]. labels may be NULL when
  * alpha == 1, targets may be NULL when alpha == 0.

@@ -637,7 +637,11 @@ loss_of(fit *f, const float *logits, size_t bn)
 		return kdl_distill(logits, f->tg, NULL, bn, K, 1.0, 1.0, f->dl);
 	switch (o->loss) {
 	case KDT_DISTILL:
-		return kdl_distill(logits, f->tg, f->t->y ? f->y : NULL, bn, K, o->T, o->alpha, f->dl);
+		/* shown and compared as T^2 KL, which nears 0, not as the
+		 * cross-entropy, which holds T^2 times the targets' entropy
+		 * (55.8 at T = 8 on Fashion-MNIST): the same gradient */
+		return kdl_distill(logits, f->tg, f->t->y ? f->y : NULL, bn, K, o->T, o->alpha, f->dl) -
+		       (o->alpha > 0 ? o->alpha * o->T * o->T * kdl_entropy(f->tg, bn, K) : 0.0);
 	case KDT_MSE:
 		return kdl_mse_logits(logits, f->tg, bn, K, f->dl);
 	default:

@@ -224,6 +224,24 @@ test_large_logits(void)
 	}
 }
 
+/* kdl_entropy by hand, and the soft loss less T^2 times it is T^2 KL:
+ * q = (0.5, 0.5) and (1, 0): entropies ln 2 and 0, mean 0.346574; z = (1, 0)
+ * at T = 2: p = softmax(0.5, 0) = (0.622459, 0.377541), and KL(q || p) =
+ * 0.5 ln(0.5/0.622459) + 0.5 ln(0.5/0.377541) = 0.030930 for the first
+ * row, ln(1/0.622459) = 0.474077 for the second. */
+static void
+test_entropy_and_kl(void)
+{
+	static const float q[4] = { 0.5f, 0.5f, 1.0f, 0.0f }, z[4] = { 1, 0, 1, 0 };
+	float dl[4];
+	double ce;
+
+	KT_NEAR(kdl_entropy(q, 2, 2), 0.346574, 1e-6);
+	KT_NEAR(kdl_entropy(q, 0, 2), 0.0, 0);
+	ce = kdl_soft_ce(z, q, 2, 2, 2.0, dl);
+	KT_NEAR(ce - 4.0 * kdl_entropy(q, 2, 2), 4.0 * (0.030930 + 0.474077) / 2, 1e-5);
+}
+
 static void
 test_bad_arguments(void)
 {
@@ -247,6 +265,7 @@ main(void)
 	KT_RUN(test_hand_values);
 	KT_RUN(test_gradients);
 	KT_RUN(test_large_logits);
+	KT_RUN(test_entropy_and_kl);
 	KT_RUN(test_bad_arguments);
 	return kt_done();
 }
