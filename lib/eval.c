@@ -255,8 +255,7 @@ kde_src_model(const kdm_model *m, const char *model_name, const kdd_set *data,
 	}
 	s->m = m;
 	s->data = data;
-	s->labelled = data->y != NULL;
-	s->data_fp = kdd_fingerprint(data);
+	s->labelled = data->y != NULL; /* data_fp: on demand, src_data_fp */
 	s->ws = kdm_ws_new(m, BATCH);
 	s->logits = malloc((size_t)BATCH * m->K * sizeof *s->logits);
 	if (!s->ws || !s->logits) {
@@ -374,6 +373,16 @@ kde_class_name(const kde_result *r, size_t c)
 	return p;
 }
 
+/* src_data_fp: the fingerprint of s's rows (a model's data hashed once,
+ * and only when a teacher is compared with) */
+static uint64_t
+src_data_fp(kde_src *s)
+{
+	if (!s->data_fp && s->data)
+		s->data_fp = kdd_fingerprint(s->data);
+	return s->data_fp;
+}
+
 /* src_data_name: what to blame for a source's rows: its data, or its stream */
 static const char *
 src_data_name(const kde_src *s)
@@ -397,7 +406,8 @@ kde_eval(kde_src *cand, kde_src *teacher, const char *name, int confusion,
 		           cand->name, K, teacher->name, teacher->K);
 		return -1;
 	}
-	if (teacher && cand->data_fp && teacher->data_fp && cand->data_fp != teacher->data_fp) {
+	if (teacher && src_data_fp(cand) && src_data_fp(teacher) &&
+	    src_data_fp(cand) != src_data_fp(teacher)) {
 		kd_err_set(e, KD_EMISMATCH, "'%s' and the teacher '%s' are of different data sets "
 		           "(their data fingerprints differ)", src_data_name(cand), src_data_name(teacher));
 		return -1;
