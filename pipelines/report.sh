@@ -246,19 +246,20 @@ results)
 		echo "Each data set split 80/20 (stratified) by each seed; every model trained on"
 		echo "the 80% with no option but \`--hidden\`, scored on the 20%: kd's hard-label"
 		echo "student and teacher (\`kd-teacher train\`), the student distilled from that"
-		echo "teacher (\`kd-teacher -m | kd-soften -T $(jq -r 'map(.T) | unique | join(",")' "$dir/tabular.json") | kd-student\`), and scikit-learn's"
+		echo "teacher (\`kd-teacher -m | kd-soften -T T | kd-student\`, T as the README advises:"
+		echo "3 for two or three classes, 8 for more; the T column), and scikit-learn's"
 		echo "MLPClassifier with its defaults and the same hidden sizes, after a"
 		echo "StandardScaler. Test accuracy in %, mean ± sd over the seeds, and mean seconds"
 		echo "of training (kd: the whole command, the CSV read and, for the distilled"
 		echo "student, the teacher's run over the rows included; scikit-learn: its fit"
 		echo "alone), one job at a time on this machine's 2 cores."
 		echo
-		echo "| data set | seeds | kd hard-label | kd teacher | kd distilled | sklearn student | sklearn teacher |"
-		echo "|---|---|---|---|---|---|---|"
+		echo "| data set | seeds | T | kd hard-label | kd teacher | kd distilled | sklearn student | sklearn teacher |"
+		echo "|---|---|---|---|---|---|---|---|"
 		jq -r "$JQ_LIB"'def cell(m): map(select(.model == m)) |
 				if length == 0 then "n/a" else "\(map(.accuracy) | mean | (. * 100 | round) / 100) ± \(map(.accuracy) | sd | (. * 100 | round) / 100) (\(map(.seconds) | mean | (. * 100 | round) / 100) s)" end;
 			group_by(.set)[] |
-			"| \(.[0].set) | \(map(.seed) | unique | length) | \(cell("kd-hard")) | \(cell("kd-teacher")) | \(cell("kd-distil")) | \(cell("sk-student")) | \(cell("sk-teacher")) |"' "$dir/tabular.json"
+			"| \(.[0].set) | \(map(.seed) | unique | length) | \(map(select(.model == "kd-distil") | .T) | unique | map(tostring) | join(",")) | \(cell("kd-hard")) | \(cell("kd-teacher")) | \(cell("kd-distil")) | \(cell("sk-student")) | \(cell("sk-teacher")) |"' "$dir/tabular.json"
 	fi
 	if [ -e "$dir/unlabelled.json" ]; then
 		echo
