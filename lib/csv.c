@@ -476,7 +476,7 @@ kdd_csv_load(const char *path, const kdd_csv_opts *o, kdd_set *out, kd_err *e)
 	int32_t *y = NULL, maxy = -1;
 	char **f, why[128];
 	size_t nf;
-	int rc, first = 1;
+	int rc, first = 1, unl = 0;
 	const char *name;
 
 	memset(out, 0, sizeof *out);
@@ -496,7 +496,9 @@ kdd_csv_load(const char *path, const kdd_csv_opts *o, kdd_set *out, kd_err *e)
 			first = 0;
 			nf0 = nf;
 			line0 = line;
-			if (!o->unlabelled) {
+			unl = o->unlabelled ||
+			      (o->features && !o->label_col && nf == o->features);
+			if (!unl) {
 				if (o->label_col > nf) {
 					kd_err_set(e, KD_EFORMAT, "'%s':%zu:%zu: no label "
 					           "column %zu in a row of %zu fields", name,
@@ -510,7 +512,7 @@ kdd_csv_load(const char *path, const kdd_csv_opts *o, kdd_set *out, kd_err *e)
 				}
 				lab = o->label_col ? o->label_col - 1 : nf - 1;
 			}
-			d = o->unlabelled ? nf : nf - 1;
+			d = unl ? nf : nf - 1;
 			if (o->header)
 				continue;
 		} else if (nf != nf0) {

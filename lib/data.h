@@ -67,6 +67,10 @@ typedef struct kdd_csv_opts {
 	int unlabelled;   /* nonzero: no label column, every field a feature */
 	int header;       /* nonzero: the first row names the columns: skip it */
 	size_t max_k;     /* labels must be below this; 0 = KDD_MAX_K */
+	size_t features;  /* nonzero, with label_col 0: rows of exactly this
+	                     many fields have no label column (a model's
+	                     inputs: new rows to predict), rows of one more
+	                     have the label last */
 } kdd_csv_opts;
 
 /* how kdd_load reads its spec; zeroed or NULL gives the defaults */

@@ -48,8 +48,13 @@ kdi_run(const char *model_path, const char *data, const char *out_path,
 	memset(&s, 0, sizeof s);
 	if (!(m = kdm_load(model_path, e)))
 		return -1;
-	if (kdd_load(data, &o->load, &s, e))
-		goto done;
+	{
+		kdd_load_opts lo = o->load;
+		if (!lo.csv.features)
+			lo.csv.features = m->D; /* new rows, without labels */
+		if (kdd_load(data, &lo, &s, e))
+			goto done;
+	}
 	end = s.n;
 	if (s.d != m->D) {
 		kd_err_set(e, KD_EMISMATCH, "'%s' has %zu features, model '%s' takes %zu",
@@ -149,6 +154,8 @@ kdi_run(const char *model_path, const char *data, const char *out_path,
 			if (kds_write(w, &r, e))
 				goto done;
 		}
+		if (o->progress)
+			o->progress(i + B - first, end - first, o->progress_ctx);
 	}
 	if (kds_finish(w, e) || kdo_commit(&out, e))
 		goto done;

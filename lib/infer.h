@@ -16,12 +16,18 @@ typedef struct kdi_opts {
 	int           mirror;   /* average each image's logits with those of
 	                           its mirror image (left to right): for a
 	                           model trained with --flip; images only */
+	/* progress, when set: called after each batch with the rows done
+	 * and the rows to do (of this shard) */
+	void        (*progress)(size_t done, size_t total, void *ctx);
+	void         *progress_ctx;
 } kdi_opts;
 
 /* kdi_opts_init: no inputs, labels when the data has them. */
 void kdi_opts_init(kdi_opts *o);
 
-/* kdi_run: load the model at model_path and the data spec (see kdd_load),
+/* kdi_run: load the model at model_path and the data spec (see kdd_load;
+ * a CSV whose rows have as many fields as the model has inputs is read
+ * as inputs only, unless o->load.csv says otherwise),
  * and write one record per row to out_path (NULL or "-": stdout, refused
  * when a terminal; else atomically): row id, label, the K logits at T=1,
  * inputs as asked (as bytes/255 when every input is one, else float32).

@@ -2,6 +2,7 @@
 #include "kdcat.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -94,6 +95,103 @@ kdcat_export(const char *path, int with_inputs, FILE *out, kd_err *e)
 	}
 	kds_close(r);
 	return got < 0 ? -1 : 0;
+}
+
+/* put_class: class k as a person reads it: its name (CSV-quoted when it
+ * holds a comma, a quote or leading/trailing space) or its number */
+static void
+put_class(const kds_header *h, long k, FILE *out)
+{
+	const char *name = h->names_len ? kds_class_name(h, (uint32_t)k) : NULL;
+	size_t n;
+
+	if (!name) {
+		fprintf(out, "%ld", k);
+		return;
+	}
+	n = strlen(name);
+	if (!strpbrk(name, ",\"") && n && name[0] != ' ' && name[n - 1] != ' ') {
+		fputs(name, out);
+		return;
+	}
+	fputc('"', out);
+	for (const char *c = name; *c; c++) {
+		if (*c == '"')
+			fputc('"', out);
+		fputc(*c, out);
+	}
+	fputc('"', out);
+}
+
+/* top_k: the indices of the k largest of p[0..K-1] into idx, largest
+ * first (ties: the lower index first) */
+static void
+top_k(const float *p, size_t K, size_t k, size_t *idx)
+{
+	for (size_t j = 0; j < k; j++) {
+		size_t best = SIZE_MAX;
+		for (size_t c = 0; c < K; c++) {
+			int taken = 0;
+			for (size_t i = 0; i < j && !taken; i++)
+				taken = idx[i] == c;
+			if (!taken && (best == SIZE_MAX || p[c] > p[best]))
+				best = c;
+		}
+		idx[j] = best;
+	}
+}
+
+int
+kdcat_top(const char *path, size_t top, FILE *out, kd_err *e)
+{
+	kds_reader *r = kds_open(path, e);
+	const kds_header *h;
+	kds_record rec;
+	float *p = NULL;
+	size_t *idx = NULL;
+	int got, rc = -1;
+
+	if (!r)
+		return -1;
+	h = kds_header_of(r);
+	if (top < 1 || top > h->k) {
+		kd_err_set(e, KD_EUSAGE, "'%s': the top %zu of %lu classes", kds_name(r), top,
+		           (unsigned long)h->k);
+		goto done;
+	}
+	p = malloc(h->k * sizeof *p);
+	idx = malloc(top * sizeof *idx);
+	if (!p || !idx) {
+		kd_err_set(e, KD_ENOMEM, "out of memory");
+		goto done;
+	}
+	fputs("id,label", out);
+	for (size_t j = 1; j <= top; j++)
+		fprintf(out, ",class%zu,p%zu", j, j);
+	fputc('\n', out);
+	while ((got = kds_read(r, &rec, e)) == 1) {
+		/* the model's own distribution: softened at 1/t, t undone */
+		kdp_soften(h->kind, rec.values, h->k, 1.0 / h->temp, 0, p);
+		top_k(p, h->k, top, idx);
+		fprintf(out, "%llu,", (unsigned long long)rec.id);
+		if (rec.label >= 0)
+			put_class(h, (long)rec.label, out);
+		for (size_t j = 0; j < top; j++) {
+			fputc(',', out);
+			put_class(h, (long)idx[j], out);
+			fprintf(out, ",%.4f", (double)p[idx[j]]);
+		}
+		if (fputc('\n', out) == EOF) {
+			out_err(e);
+			goto done;
+		}
+	}
+	rc = got < 0 ? -1 : 0;
+done:
+	kds_close(r);
+	free(p);
+	free(idx);
+	return rc;
 }
 
 int

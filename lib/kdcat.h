@@ -35,6 +35,14 @@ void kdcat_import_opts_init(kdcat_import_opts *o);
 /* kdcat_export: print stream path ("-": stdin) as CSV on out. */
 int kdcat_export(const char *path, int with_inputs, FILE *out, kd_err *e);
 
+/* kdcat_top: print stream path ("-": stdin) as one CSV line per record
+ * for a person: 'id,label,class1,p1,...' with the top classes (names
+ * when the stream has them, else numbers; quoted where CSV needs it),
+ * most probable first, and their probabilities under the model's own
+ * distribution (the stream's temperature undone). The label is empty
+ * in unlabelled streams. top: 1 to the stream's classes. */
+int kdcat_top(const char *path, size_t top, FILE *out, kd_err *e);
+
 /* kdcat_info: print what the header of stream path says and its count. */
 int kdcat_info(const char *path, FILE *out, kd_err *e);
 

@@ -21,6 +21,39 @@ row_of(const kdd_set *d, size_t i, const char *spec, char *buf, size_t n)
 	return buf;
 }
 
+/* load_data: data set spec into d as lo says; but when the stream has
+ * no labels and knows its data set's fingerprint, a CSV read with its
+ * last field as the label that fails or gives other inputs is read
+ * again as inputs only, and kept when that matches: new rows without a
+ * label column need no option */
+static int
+load_data(const kdd_set *set, uint64_t data_fp, const char *spec,
+          const kdd_load_opts *lo, kdd_set *d, kd_err *e)
+{
+	kdd_load_opts again = *lo;
+	kd_err first;
+	int rc = kdd_load(spec, lo, d, e);
+
+	if (set->y || !data_fp || lo->csv.unlabelled || lo->csv.label_col ||
+	    (rc == 0 && (!d->y || kdd_fingerprint(d) == data_fp)))
+		return rc;
+	first = *e;
+	if (rc == 0)
+		kdd_free(d);
+	again.csv.unlabelled = 1;
+	if (kdd_load(spec, &again, d, e) == 0) {
+		/* kept when it matches, or when the first reading failed (its
+		 * mismatch is then told by the caller) */
+		if (rc != 0 || kdd_fingerprint(d) == data_fp)
+			return 0;
+		kdd_free(d);
+	}
+	if (rc == 0) /* the first reading stands; its mismatch is told below */
+		return kdd_load(spec, lo, d, e);
+	*e = first;
+	return -1;
+}
+
 /* attach_data: take the inputs (and labels, when the stream has none)
  * of data set spec for the rows of set, matched by id, label and count,
  * then by the data fingerprint data_fp (when known): the same rows with
@@ -32,7 +65,7 @@ attach_data(kdd_set *set, const char *stream, uint64_t data_fp, const char *spec
 	kdd_set d;
 	char at[KD_ERR_MAX / 2];
 
-	if (kdd_load(spec, lo, &d, e))
+	if (load_data(set, data_fp, spec, lo, &d, e))
 		return -1;
 	for (size_t i = 0; i < set->n && i < d.n; i++)
 		if (set->id[i] != d.id[i]) {

@@ -13,7 +13,7 @@
 static void
 usage(void)
 {
-	printf("Usage: kd-cat [--inputs] [--info] [FILE]\n"
+	printf("Usage: kd-cat [--inputs | --info | --top N] [FILE]\n"
 	       "       kd-cat --import [--kind KIND] [-T TEMP] [--label-col N] [--id-col N]\n"
 	       "              [--header] [-o FILE] [FILE.csv]\n"
 	       "Print a kd stream as CSV, or turn CSV rows of class scores into a stream.\n"
@@ -42,6 +42,11 @@ usage(void)
 	       "Options:\n"
 	       "      --inputs         also print the input features\n"
 	       "      --info           print the header and the record count\n"
+	       "      --top N          print, per record, the N most probable classes\n"
+	       "                       (names when the stream has them) and their\n"
+	       "                       probabilities under the model's own distribution\n"
+	       "                       (T = 1): 'id,label,class1,p1,...', for a person\n"
+	       "                       or a spreadsheet; --top 1: the prediction\n"
 	       "      --import         read CSV, write a kd stream\n"
 	       "      --kind KIND      logits, probs or logprobs (--import; default logits)\n"
 	       "  -T, --temperature T  temperature already applied to the values (default 1)\n"
@@ -59,16 +64,18 @@ usage(void)
 	       "Examples:\n"
 	       "  kd-cat teacher.kd | head -3\n"
 	       "  kd-cat --info soft.kd\n"
+	       "  kd-teacher -m student.kdm new.csv | kd-cat --top 3\n"
 	       "  kd-cat --import --kind probs --label-col 11 forest.csv > forest.kd\n");
 }
 
 int
 main(int argc, char **argv)
 {
-	enum { O_INPUTS = 256, O_INFO, O_IMPORT, O_KIND, O_LABEL, O_ID, O_HEADER };
+	enum { O_INPUTS = 256, O_INFO, O_IMPORT, O_KIND, O_LABEL, O_ID, O_HEADER, O_TOP };
 	static const struct option longopts[] = {
 		{ "inputs", no_argument, NULL, O_INPUTS },
 		{ "info", no_argument, NULL, O_INFO },
+		{ "top", required_argument, NULL, O_TOP },
 		{ "import", no_argument, NULL, O_IMPORT },
 		{ "kind", required_argument, NULL, O_KIND },
 		{ "temperature", required_argument, NULL, 'T' },
@@ -81,6 +88,7 @@ main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 }
 	};
 	int c, import = 0, info = 0, inputs = 0;
+	size_t top = 0;
 	kdcat_import_opts io;
 	const char *outpath = NULL, *inpath = "-";
 	kd_err e = { { 0 }, 0 };
@@ -91,6 +99,7 @@ main(int argc, char **argv)
 		switch (c) {
 		case O_INPUTS: inputs = 1; break;
 		case O_INFO: info = 1; break;
+		case O_TOP: top = (size_t)kdc_long("--top", optarg, 1, KDS_MAX_K); break;
 		case O_IMPORT: import = 1; break;
 		case O_KIND:
 			if ((io.kind = kdp_kind_parse(optarg)) < 0)
@@ -113,8 +122,10 @@ main(int argc, char **argv)
 		kdc_usage_error("one input file at most");
 	if (optind < argc)
 		inpath = argv[optind];
-	if (import && (info || inputs))
-		kdc_usage_error("--import does not go with --info or --inputs");
+	if (import && (info || inputs || top))
+		kdc_usage_error("--import does not go with --info, --inputs or --top");
+	if (top && (info || inputs))
+		kdc_usage_error("--top does not go with --info or --inputs");
 
 	if (import) {
 		kdo_file o;
@@ -129,7 +140,8 @@ main(int argc, char **argv)
 	}
 	if (outpath)
 		kdc_usage_error("-o goes with --import (CSV goes to stdout)");
-	if ((info ? kdcat_info(inpath, stdout, &e) : kdcat_export(inpath, inputs, stdout, &e)))
+	if (top ? kdcat_top(inpath, top, stdout, &e) :
+	    info ? kdcat_info(inpath, stdout, &e) : kdcat_export(inpath, inputs, stdout, &e))
 		kdc_fail(&e);
 	kdc_close_stdout();
 	return 0;

@@ -44,7 +44,9 @@ usage(void)
 	       "Options of -m:\n"
 	       "  -m, --model MODEL    the model to run\n"
 	       "      --inputs         carry the inputs in the stream\n"
-	       "      --no-label       do not carry labels (an unlabelled transfer set)\n"
+	       "      --no-label       do not carry labels (an unlabelled transfer set);\n"
+	       "                       without it, CSV rows with as many fields as the\n"
+	       "                       model has inputs are read as new rows, unlabelled\n"
 	       "      --mirror         give each image the mean of the logits of the image\n"
 	       "                       and of its mirror image (left to right): test-time\n"
 	       "                       augmentation for a model trained with --flip\n"
@@ -196,6 +198,8 @@ main(int argc, char **argv)
 			kdc_usage_error("--%s goes with kd-teacher train, not -m",
 			                kdc_train_opt_name(cfg.train_only));
 		run.load = cfg.load;
+		if (!cfg.quiet)
+			run.progress = kdc_rows_progress;
 		if (kdi_run(model, argv[optind], cfg.output, &run, &e))
 			kdc_fail(&e);
 		return 0;

@@ -216,6 +216,21 @@ test_csv_label_columns(void)
 	KT_CHECK(load_text("7\n8\n", &o, &s, &e) == 0);
 	KT_CHECK(s.n == 2 && s.d == 1 && s.x[1] == 8);
 	kdd_free(&s);
+
+	/* a model's width: rows of 3 fields are inputs only, of 4 labelled */
+	memset(&o, 0, sizeof o);
+	o.features = 3;
+	KT_CHECK(load_text("1,2,3\n4,5,6\n", &o, &s, &e) == 0);
+	KT_CHECK(s.n == 2 && s.d == 3 && s.y == NULL && s.x[5] == 6);
+	kdd_free(&s);
+	KT_CHECK(load_text("1,2,3,1\n4,5,6,0\n", &o, &s, &e) == 0);
+	KT_CHECK(s.n == 2 && s.d == 3 && s.y && s.y[0] == 1 && s.x[5] == 6);
+	kdd_free(&s);
+	/* ... but a label column named by number is one */
+	o.label_col = 3;
+	KT_CHECK(load_text("1,2,0\n4,5,1\n", &o, &s, &e) == 0);
+	KT_CHECK(s.d == 2 && s.y && s.y[1] == 1);
+	kdd_free(&s);
 }
 
 static void
@@ -591,7 +606,7 @@ test_idx_roundtrip(void)
 	check_tiny(&s, 1);
 	kdd_free(&s);
 	{
-		kdd_load_opts o = { { 0, 1, 0, 0 }, 0 }; /* unlabelled */
+		kdd_load_opts o = { .csv = { .unlabelled = 1 } }; /* unlabelled */
 		KT_CHECK(kdd_load(ip, &o, &s, &e) == 0);
 		check_tiny(&s, 0);
 		kdd_free(&s);
@@ -721,7 +736,7 @@ test_load_dispatch(void)
 	kdd_free(&s);
 	p = puts_file("short.csv", "1");
 	{
-		kdd_load_opts o = { { 0, 1, 0, 0 }, 0 };
+		kdd_load_opts o = { .csv = { .unlabelled = 1 } };
 		KT_CHECK(kdd_load(p, &o, &s, &e) == 0);
 		KT_CHECK(s.n == 1 && s.d == 1 && s.x[0] == 1);
 		kdd_free(&s);

@@ -224,3 +224,28 @@ kdc_choose_core(char *const argv[])
 	unsetenv("OPENBLAS_CORETYPE"); /* go on with the kernels there are */
 	return -1;
 }
+
+void
+kdc_rows_progress(size_t done, size_t total, void *ctx)
+{
+	static int tty = -1;
+	static unsigned shown = 101;
+	unsigned pc = total ? (unsigned)(100.0 * (double)done / (double)total) : 100;
+
+	(void)ctx;
+	if (tty < 0)
+		tty = isatty(STDERR_FILENO);
+	if (!tty || total < 20000) /* a run of a moment needs no meter */
+		return;
+	if (done >= total) {
+		fprintf(stderr, "\r%*s\r", 60, "");
+		fflush(stderr);
+		shown = 101;
+		return;
+	}
+	if (pc == shown)
+		return;
+	shown = pc;
+	fprintf(stderr, "\r%s: rows %zu/%zu  %3u%%", kdc_prog(), done, total, pc);
+	fflush(stderr);
+}

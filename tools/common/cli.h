@@ -47,6 +47,12 @@ void kdc_not_input(const char *opt, const char *out, const char *const *ins, siz
  * to it failed (full disk); quietly for a closed pipe. */
 void kdc_close_stdout(void);
 
+/* kdc_rows_progress: a progress callback (infer.h's kdi_opts.progress):
+ * "prog: rows 12000/60000  20%" on stderr, over itself, when stderr is a
+ * terminal and the run is long enough to watch; the line is cleared at
+ * the end. ctx: NULL. */
+void kdc_rows_progress(size_t done, size_t total, void *ctx);
+
 /* kdc_choose_core: make OpenBLAS run the kernels the CPU can.
  *
  * OpenBLAS chooses its kernels when it is loaded, before main, by the
