@@ -42,3 +42,20 @@ same_records() {
 		}
 		END { exit bad }'
 }
+
+# file_exists PATH...: fail, naming it, when a path is missing
+file_exists() {
+	local p
+	for p in "$@"; do
+		[ -e "$p" ] || { echo "missing: $p"; return 1; }
+	done
+}
+
+# file_missing PATH...: fail, naming it, when a path exists (a failed
+# command must leave nothing behind)
+file_missing() {
+	local p
+	for p in "$@"; do
+		[ ! -e "$p" ] || { echo "left behind: $p"; return 1; }
+	done
+}
