@@ -483,3 +483,182 @@ fail:
 	kde_result_free(r);
 	return -1;
 }
+
+/* ---- how alike the classes are ---- */
+
+int
+kde_sim_init(kde_sim *s, size_t K, double temp, kd_err *e)
+{
+	memset(s, 0, sizeof *s);
+	if (K == 0 || K > KDE_MAX_CONF_K) {
+		kd_err_set(e, KD_ERANGE, "%zu classes are %s for a similarity matrix (1 to %d)",
+		           K, K ? "too many" : "too few", KDE_MAX_CONF_K);
+		return -1;
+	}
+	if (!(temp > 0.0) || !isfinite(temp)) {
+		kd_err_set(e, KD_ERANGE, "temperature %g is out of range (above 0)", temp);
+		return -1;
+	}
+	s->K = K;
+	s->temp = temp;
+	s->class_rows = calloc(K, sizeof *s->class_rows);
+	s->sum = calloc(K * K, sizeof *s->sum);
+	if (!s->class_rows || !s->sum) {
+		kde_sim_free(s);
+		kd_err_set(e, KD_ENOMEM, "out of memory");
+		return -1;
+	}
+	return 0;
+}
+
+void
+kde_sim_free(kde_sim *s)
+{
+	free(s->class_rows);
+	free(s->sum);
+	free(s->name);
+	free(s->names);
+	memset(s, 0, sizeof *s);
+}
+
+void
+kde_sim_add(kde_sim *s, const float *q, int32_t label)
+{
+	double *row = s->sum + (size_t)label * s->K;
+
+	s->rows++;
+	s->class_rows[label]++;
+	for (size_t j = 0; j < s->K; j++)
+		row[j] += (double)q[j];
+}
+
+double
+kde_sim_at(const kde_sim *s, size_t c, size_t j)
+{
+	if (!s->class_rows[c])
+		return NAN;
+	return s->sum[c * s->K + j] / (double)s->class_rows[c];
+}
+
+size_t
+kde_sim_alike(const kde_sim *s, size_t c)
+{
+	size_t best = s->K;
+
+	if (!s->class_rows[c])
+		return s->K;
+	for (size_t j = 0; j < s->K; j++)
+		if (j != c && (best == s->K || s->sum[c * s->K + j] > s->sum[c * s->K + best]))
+			best = j;
+	return best;
+}
+
+/* pair_before: x ranks before y: a higher score, else smaller classes */
+static int
+pair_before(const kde_pair *x, const kde_pair *y)
+{
+	if (x->s != y->s)
+		return x->s > y->s;
+	return x->a != y->a ? x->a < y->a : x->b < y->b;
+}
+
+size_t
+kde_sim_pairs(const kde_sim *s, kde_pair *top, size_t n)
+{
+	size_t got = 0;
+
+	/* keep the n best so far in order: K*K/2 pairs, n small */
+	for (size_t a = 0; a < s->K; a++)
+		for (size_t b = a + 1; b < s->K && n; b++) {
+			kde_pair p;
+			size_t i;
+			if (!s->class_rows[a] || !s->class_rows[b])
+				continue;
+			p.a = a;
+			p.b = b;
+			p.s = (kde_sim_at(s, a, b) + kde_sim_at(s, b, a)) / 2.0;
+			if (got == n && !pair_before(&p, &top[n - 1]))
+				continue;
+			i = got < n ? got++ : n - 1;
+			for (; i > 0 && pair_before(&p, &top[i - 1]); i--)
+				top[i] = top[i - 1];
+			top[i] = p;
+		}
+	return got;
+}
+
+const char *
+kde_sim_class_name(const kde_sim *s, size_t c)
+{
+	const char *p = s->names;
+	if (!p || c >= s->K)
+		return NULL;
+	while (c--)
+		p += strlen(p) + 1;
+	return p;
+}
+
+int
+kde_similar(const char *path, double temp, const char *name, kde_sim *s,
+            kd_err *e)
+{
+	kds_reader *r = kds_open(path, e);
+	const kds_header *h;
+	float *q = NULL;
+	kds_record rec;
+	double by;
+	int rc;
+
+	memset(s, 0, sizeof *s);
+	if (!r)
+		return -1;
+	kds_check_rows(r); /* shards joined with cat: every row once */
+	h = kds_header_of(r);
+	if (!h->has_label) {
+		kd_err_set(e, KD_EUSAGE, "'%s': no labels (the matrix needs each row's true class)", kds_name(r));
+		goto fail;
+	}
+	if (h->k > KDE_MAX_CONF_K) {
+		kd_err_set(e, KD_ERANGE, "'%s': %" PRIu32 " classes are too many for a similarity matrix (at most %d)",
+		           kds_name(r), h->k, KDE_MAX_CONF_K);
+		goto fail;
+	}
+	if (temp == 0.0)
+		temp = h->temp;
+	/* the stream holds P^(1/T0): softened by T / T0 it is P^(1/T) */
+	by = temp / h->temp;
+	if (!(by > 0.0) || !isfinite(by)) {
+		kd_err_set(e, KD_ERANGE, "'%s': temperature %g cannot be reached from the stream's %g",
+		           kds_name(r), temp, h->temp);
+		goto fail;
+	}
+	if (kde_sim_init(s, h->k, temp, e)) {
+		char why[KD_ERR_MAX];
+		snprintf(why, sizeof why, "%s", e ? e->msg : "");
+		kd_err_set(e, e ? e->code : KD_ERANGE, "'%s': %s", kds_name(r), why);
+		goto fail;
+	}
+	if (!(s->name = strdup(name ? name : kds_name(r))) || !(q = malloc(s->K * sizeof *q)) ||
+	    (h->names_len && !(s->names = malloc(h->names_len)))) {
+		kd_err_set(e, KD_ENOMEM, "out of memory");
+		goto fail;
+	}
+	if (h->names_len) {
+		memcpy(s->names, h->names, h->names_len);
+		s->names_len = h->names_len;
+	}
+	while ((rc = kds_read(r, &rec, e)) > 0) {
+		kdp_soften(h->kind, rec.values, s->K, by, 0, q);
+		kde_sim_add(s, q, rec.label);
+	}
+	if (rc < 0)
+		goto fail;
+	free(q);
+	kds_close(r);
+	return 0;
+fail:
+	free(q);
+	kde_sim_free(s);
+	kds_close(r);
+	return -1;
+}

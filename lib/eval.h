@@ -8,8 +8,10 @@
  *   kde_src  a source of such rows at T=1: a kd stream read record by
  *            record, or a model run over a data set in batches;
  *   kde_eval one candidate source scored, matched row by row with an
- *            optional teacher source; then kde_print_table, kde_print_json
- *            and kde_plot report the results.
+ *            optional teacher source; tools/common/report.h reports the
+ *            results.
+ * And, apart, kde_sim: how alike a teacher holds the classes (kd-eval
+ * --similar), from a labelled stream at a temperature (see below).
  *
  * Definitions, with p the candidate's probabilities at T=1, y the label,
  * N the rows scored, pred = argmax p (the first on ties), conf = max p:
@@ -166,5 +168,76 @@ void kde_result_free(kde_result *r);
 
 /* kde_class_name: the name of class c of r, or NULL when unnamed. */
 const char *kde_class_name(const kde_result *r, size_t c);
+
+/* ---- how alike the classes are: the teacher's dark knowledge ----
+ *
+ * The soft targets of a teacher say, row by row, how much of each other
+ * class it sees in a row. Averaged over the rows of each true class, at a
+ * temperature T:
+ *   M[c][j]  the mean over rows of true class c of q_j, where q is the
+ *            row's distribution at T (softmax(z / T) for logits, p^(1/T)
+ *            normalised for probabilities, as kd-soften: kdp_soften);
+ *            the diagonal included, so that each row of M sums to 1;
+ *            NaN when no row has class c
+ *   alike(c) the class j != c of the largest M[c][j] (the first on ties):
+ *            the class the teacher holds most like c; none when K = 1 or
+ *            no row has class c
+ *   pairs    every i < j whose classes both have rows, scored
+ *            S = (M[i][j] + M[j][i]) / 2 and ranked by S decreasing
+ *            (ties: by i, then j)
+ * A stream at temperature T0 holds P^(1/T0) of its model's P (eval.h's
+ * note on temperature): its values are softened by T / T0, so that M is
+ * at T whatever T0; T = T0 unless given. Memory: K + K*K counters,
+ * whatever the rows (K at most KDE_MAX_CONF_K). */
+
+typedef struct kde_sim {
+	size_t K;             /* classes */
+	double temp;          /* the temperature T of the matrix */
+	uint64_t rows;        /* rows added */
+	uint64_t *class_rows; /* (K) rows of each true class */
+	double *sum;          /* (K,K) row c, column j: sum of q_j over rows of class c */
+	char *name;           /* the stream's name in the reports (owned) */
+	char *names;          /* K class names back to back, or NULL (owned) */
+	size_t names_len;     /* bytes in names */
+} kde_sim;
+
+/* a pair of classes a < b and its score S */
+typedef struct kde_pair {
+	size_t a, b; /* the classes */
+	double s;    /* (M[a][b] + M[b][a]) / 2 */
+} kde_pair;
+
+/* kde_sim_init: an empty matrix of K classes (1 to KDE_MAX_CONF_K) at
+ * temperature temp, without name or class names. 0, or -1 with e set. */
+int kde_sim_init(kde_sim *s, size_t K, double temp, kd_err *e);
+
+/* kde_sim_add: one row: q (K) its probabilities at s->temp, label in
+ * [0,K) (the caller checks the range). */
+void kde_sim_add(kde_sim *s, const float *q, int32_t label);
+
+/* kde_sim_at: M[c][j], NaN when no row has class c. */
+double kde_sim_at(const kde_sim *s, size_t c, size_t j);
+
+/* kde_sim_alike: alike(c), or K when there is none. */
+size_t kde_sim_alike(const kde_sim *s, size_t c);
+
+/* kde_sim_pairs: the n best-scored pairs into top (n slots), best
+ * first; returns how many were filled (fewer when there are fewer). */
+size_t kde_sim_pairs(const kde_sim *s, kde_pair *top, size_t n);
+
+/* kde_sim_class_name: the name of class c, or NULL when unnamed. */
+const char *kde_sim_class_name(const kde_sim *s, size_t c);
+
+/* kde_similar: read the labelled kd stream at path ("-": stdin) to its
+ * end into s at temperature temp (0: the stream's own), named name in
+ * the reports (NULL: the stream's name), with its class names. Refuses a
+ * stream without labels, or of more than KDE_MAX_CONF_K classes, naming
+ * the file; errors of the stream name the record. 0, or -1 with e set
+ * and s freed. */
+int kde_similar(const char *path, double temp, const char *name,
+                kde_sim *s, kd_err *e);
+
+/* kde_sim_free: release s's contents; a zeroed s is fine. */
+void kde_sim_free(kde_sim *s);
 
 #endif

@@ -16,7 +16,9 @@ usage(void)
 {
 	printf("Usage: kd-eval [options] STREAM...\n"
 	       "       kd-eval [options] -m MODEL [-m MODEL...] [STREAM...] DATA\n"
-	       "Score models and streams against the labels and against a teacher.\n"
+	       "       kd-eval --similar [-T TEMP] [--json] [--plot FILE.png] [STREAM]\n"
+	       "Score models and streams against the labels and against a teacher;\n"
+	       "or show which classes a teacher holds alike.\n"
 	       "\n"
 	       "Each candidate, a kd stream of class scores (logits, probabilities or\n"
 	       "log-probabilities, at any temperature: scores are taken back to T=1) or a\n"
@@ -37,7 +39,18 @@ usage(void)
 	       "inputs. Candidates appear in the order given. Streams are read in\n"
 	       "constant memory, never from a terminal. A stream may be kd-teacher\n"
 	       "--shard parts joined with cat, in any order (the teacher's the same):\n"
-	       "a row missing or repeated is an error naming the row.\n"
+	       "a row missing or repeated is an error naming the row. DATA may be\n"
+	       "CSV rows as wide as the models' inputs, without labels: then only\n"
+	       "the agreement with a --teacher-model is scored.\n"
+	       "\n"
+	       "--similar reads one labelled stream (stdin without STREAM; a teacher's logits, or its soft\n"
+	       "targets) and prints the dark knowledge in it: for each true class c,\n"
+	       "the mean probability its rows give every class j at temperature TEMP\n"
+	       "(each row of the matrix sums to 1), the class most like c, and the\n"
+	       "ten pairs of classes held most alike (the mean of the two entries).\n"
+	       "TEMP is the stream's own temperature unless -T gives another (the\n"
+	       "stream is softened, as kd-soften does, to reach it). --plot draws\n"
+	       "the matrix as a heat map with the class names.\n"
 	       "\n"
 	       "Options:\n"
 	       "  -m, --model MODEL        a model to score on DATA (repeatable)\n"
@@ -51,6 +64,8 @@ usage(void)
 	       "      --bins               the calibration bins\n"
 	       "      --plot FILE.png      draw reliability diagrams and confusion matrices\n"
 	       "                           (with gnuplot), one row per labelled candidate\n"
+	       "      --similar            how alike the teacher holds the classes (above)\n"
+	       "  -T, --temperature TEMP   with --similar: the temperature of the matrix\n"
 	       "      --label-col N        DATA's column N (from 1) holds the label\n"
 	       "      --header             DATA's first line is a header\n"
 	       "  -h, --help               show this help and exit\n"
@@ -62,7 +77,8 @@ usage(void)
 	       "Examples:\n"
 	       "  kd-eval --name teacher --name student teacher.test.kd student.test.kd\n"
 	       "  kd-eval -m student.kdm --teacher-model teacher.kdm --json fashion-mnist:test\n"
-	       "  kd-eval --confusion --plot eval.png -m teacher.kdm fashion-mnist:test\n");
+	       "  kd-eval --confusion --plot eval.png -m teacher.kdm fashion-mnist:test\n"
+	       "  kd-teacher -m teacher.kdm fashion-mnist:test | kd-eval --similar -T 8 --plot alike.png\n");
 }
 
 typedef struct cand {
@@ -70,10 +86,47 @@ typedef struct cand {
 	int model;        /* 1: a model run over DATA */
 } cand;
 
+/* similar_main: kd-eval --similar on the one stream of cands (others:
+ * set when an option of scoring was given too) */
+static int
+similar_main(const cand *cands, size_t nc, const char **names, size_t nn, int json,
+             const char *plot, double temp, int others)
+{
+	kd_err e = { { 0 }, 0 };
+	const char *path = nc ? cands[0].path : "-";
+	kde_sim s;
+
+	if (others)
+		kdc_usage_error("--similar reads one stream: -m, --teacher, --teacher-model, "
+		                "--confusion and --bins do not go with it");
+	if (nc > 1)
+		kdc_usage_error("--similar reads one stream (%zu given)", nc);
+	if (nn > 1)
+		kdc_usage_error("%zu names for one stream", nn);
+	if (plot && !strcmp(plot, "-"))
+		kdc_usage_error("--plot needs a file name");
+	if (plot)
+		kdc_not_input("--plot", plot, &path, 1);
+	if (kde_similar(path, temp, nn ? names[0] : !strcmp(path, "-") ? "stdin" : NULL,
+	                &s, &e))
+		kdc_fail(&e);
+	if (plot && kdrep_sim_plot(plot, &s, &e))
+		kdc_fail(&e);
+	if (json)
+		kdrep_sim_json(stdout, &s);
+	else
+		kdrep_sim_table(stdout, &s);
+	kdc_close_stdout();
+	kde_sim_free(&s);
+	free((void *)cands);
+	free(names);
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
-	enum { O_TMODEL = 256, O_JSON, O_CONF, O_BINS, O_PLOT, O_LABEL, O_HEADER };
+	enum { O_TMODEL = 256, O_JSON, O_CONF, O_BINS, O_PLOT, O_LABEL, O_HEADER, O_SIMILAR };
 	static const struct option longopts[] = {
 		{ "model", required_argument, NULL, 'm' },
 		{ "teacher", required_argument, NULL, 't' },
@@ -85,6 +138,8 @@ main(int argc, char **argv)
 		{ "plot", required_argument, NULL, O_PLOT },
 		{ "label-col", required_argument, NULL, O_LABEL },
 		{ "header", no_argument, NULL, O_HEADER },
+		{ "similar", no_argument, NULL, O_SIMILAR },
+		{ "temperature", required_argument, NULL, 'T' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 }
@@ -93,7 +148,8 @@ main(int argc, char **argv)
 	const char **names = calloc((size_t)argc, sizeof *names);
 	const char *teacher = NULL, *tmodel_path = NULL, *plot = NULL, *data_spec = NULL;
 	size_t nc = 0, nn = 0, nmodels = 0, nstdin = 0;
-	int c, json = 0;
+	int c, json = 0, similar = 0;
+	double temp = 0.0;
 	kdrep_opts ro = { NULL, 0, 0 };
 	kdd_load_opts lo;
 	kdd_set data;
@@ -109,7 +165,7 @@ main(int argc, char **argv)
 		kdc_die("out of memory");
 	/* "-" first: operands come back in place (as 1), so that streams
 	 * and models keep the order of the command line */
-	while ((c = getopt_long(argc, argv, "-m:t:n:hV", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "-m:t:n:T:hV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 1: cands[nc++] = (cand){ optarg, 0 }; break;
 		case 'm': cands[nc++] = (cand){ optarg, 1 }; nmodels++; break;
@@ -122,6 +178,8 @@ main(int argc, char **argv)
 		case O_PLOT: plot = optarg; break;
 		case O_LABEL: lo.csv.label_col = (size_t)kdc_long("--label-col", optarg, 1, 1 << 22); break;
 		case O_HEADER: lo.csv.header = 1; break;
+		case O_SIMILAR: similar = 1; break;
+		case 'T': temp = kdc_double("-T", optarg, 0.0, 1e6, 1); break;
 		case 'h':
 			usage();
 			free(cands);
@@ -135,6 +193,11 @@ main(int argc, char **argv)
 	for (; optind < argc; optind++) /* after "--" */
 		cands[nc++] = (cand){ argv[optind], 0 };
 
+	if (similar)
+		return similar_main(cands, nc, names, nn, json, plot, temp,
+		                    nmodels || teacher || tmodel_path || ro.confusion || ro.bins);
+	if (temp != 0.0)
+		kdc_usage_error("-T goes with --similar");
 	if (teacher && tmodel_path)
 		kdc_usage_error("--teacher and --teacher-model do not go together");
 	if (nmodels || tmodel_path) {
@@ -171,14 +234,19 @@ main(int argc, char **argv)
 			kdc_not_input("--plot", plot, &cands[i].path, 1);
 	}
 
-	if (data_spec && kdd_load(data_spec, &lo, &data, &e))
-		kdc_fail(&e);
 	if (!(models = calloc(nc, sizeof *models)) || !(res = calloc(nc, sizeof *res)))
 		kdc_die("out of memory");
 	for (size_t i = 0; i < nc; i++)
 		if (cands[i].model && !(models[i] = kdm_load(cands[i].path, &e)))
 			kdc_fail(&e);
 	if (tmodel_path && !(tmodel = kdm_load(tmodel_path, &e)))
+		kdc_fail(&e);
+	/* CSV rows as wide as the models' inputs are new rows, unlabelled */
+	lo.csv.features = tmodel ? tmodel->D : 0;
+	for (size_t i = 0; i < nc; i++)
+		if (models[i] && !lo.csv.features)
+			lo.csv.features = models[i]->D;
+	if (data_spec && kdd_load(data_spec, &lo, &data, &e))
 		kdc_fail(&e);
 	ro.teacher = teacher ? (strcmp(teacher, "-") ? teacher : "stdin") : tmodel_path;
 

@@ -325,3 +325,86 @@ two_classes() {
 	assert_equal "$status" 1
 	no_temporaries
 }
+
+# sim_stream: probs.kd, a labelled stream of probabilities at T = 1 over
+# three named classes (names a shell or gnuplot would take as code), with
+# hand-checked means: class 0's rows (0.6,0.3,0.1) and (0.4,0.4,0.2) give
+# M[0] = (0.5, 0.35, 0.15); class 1's row (0.2,0.7,0.1) is M[1]; class 2
+# has no rows
+sim_stream() {
+	cat > probs.csv <<'CSV'
+#kd-stream,kind=probs,temperature=1,names,"a ""q""","it's `touch pwned2`","x\"";system(""touch pwned"");"""
+id,label,p0,p1,p2
+0,0,0.6,0.3,0.1
+1,1,0.2,0.7,0.1
+2,0,0.4,0.4,0.2
+CSV
+	kd-cat --import -o probs.kd probs.csv
+}
+
+@test "kd-eval --similar: the mean probabilities of each true class, by hand, and the most alike classes" {
+	sim_stream
+	run --separate-stderr kd-eval --similar --json probs.kd
+	assert_success
+	assert_equal "$(jq -c '.matrix | map(if . then map(. * 1e6 | round) else . end)' <<< "$output")" \
+		'[[500000,350000,150000],[200000,700000,100000],null]'
+	assert_equal "$(jq -c '[.class_rows, .rows, .temperature]' <<< "$output")" '[[2,1,0],3,1]'
+	assert_equal "$(jq -r '.most_alike[0].alike_name' <<< "$output")" 'it'"'"'s `touch pwned2`'
+	assert_equal "$(jq -c '.most_alike[2].alike' <<< "$output")" 'null'
+	# the one pair with rows on both sides: (0.35 + 0.2) / 2
+	assert_equal "$(jq -c '[.pairs[] | [.classes, (.mean * 1e6 | round)]]' <<< "$output")" '[[[0,1],275000]]'
+	# at T = 2 each row is p^(1/2), normalised: class 1's row by hand
+	run --separate-stderr kd-eval --similar -T 2 --json probs.kd
+	assert_success
+	assert_equal "$(jq -c '[.temperature, (.matrix[1] | map(. * 1e4 | round))]' <<< "$output")" '[2,[2795,5229,1976]]'
+	# the table names the classes and the pairs
+	run --separate-stderr kd-eval --similar probs.kd
+	assert_success
+	assert_output --partial "most alike"
+	assert_output --partial 'it'"'"'s `touch pwned2`'
+}
+
+@test "kd-eval --similar --plot: a heat map with class names that reach gnuplot as text only" {
+	command -v gnuplot > /dev/null || skip "gnuplot is not installed"
+	sim_stream
+	run --separate-stderr kd-eval --similar --plot alike.png probs.kd
+	assert_success
+	[ "$(head -c 4 alike.png | od -An -c | tr -d ' ')" = "211PNG" ]
+	file_missing pwned pwned2
+	no_temporaries .
+}
+
+@test "kd-eval --similar refuses a stream without labels, and options of scoring" {
+	sim_stream
+	kd-cat --import --kind probs -o nolab.kd <(tail -n +3 probs.csv | cut -d, -f3-)
+	run --separate-stderr kd-eval --similar nolab.kd
+	assert_failure 1
+	[[ "$stderr" == *"no labels"* ]]
+	run --separate-stderr kd-eval --similar --confusion probs.kd
+	assert_failure 2
+	run --separate-stderr kd-eval --similar probs.kd probs.kd
+	assert_failure 2
+	run --separate-stderr kd-eval -T 2 probs.kd
+	assert_failure 2
+	[[ "$stderr" == *"-T goes with --similar"* ]]
+	# stdin without an operand
+	run --separate-stderr bash -c "kd-eval --similar --json < probs.kd | jq -c .class_rows"
+	assert_success
+	assert_output "[2,1,0]"
+}
+
+@test "kd-eval -m reads CSV rows without labels by the model's width: agreement with a teacher model" {
+	kd-gen blobs --rows 200 --features 4 --classes 3 > l.csv
+	kd-gen blobs --rows 200 --features 4 --classes 3 --no-label > u.csv
+	kd-teacher train -q --hidden 8 --epochs 2 --seed 1 -o a.kdm l.csv
+	kd-teacher train -q --hidden 8 --epochs 2 --seed 2 -o b.kdm l.csv
+	run --separate-stderr kd-eval --json -m a.kdm --teacher-model b.kdm u.csv
+	assert_success
+	assert_equal "$(jq -c '[.rows, .errors]' <<< "$output")" '[200,null]'
+	# the same agreement and KL as on the same rows with their labels
+	u=$(jq -c '[.agreement, .kl]' <<< "$output")
+	run --separate-stderr kd-eval --json -m a.kdm --teacher-model b.kdm l.csv
+	assert_success
+	assert_equal "$(jq -c '[.agreement, .kl]' <<< "$output")" "$u"
+	jq -e '.errors >= 0' <<< "$output" > /dev/null
+}
