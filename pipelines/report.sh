@@ -269,6 +269,37 @@ results)
 		echo "|---|---|---|---|---|"
 		jq -r "$JQ_LIB"'.[] | "| \(.model) | \(.errors) | \(.accuracy | pc) | \(.agreement | pc) | \(.kl * 10000 | round / 10000) |"' "$dir/unlabelled.json"
 	fi
+	if [ -e "$dir/export.json" ]; then
+		echo
+		echo "## The student outside kd (\`make export\`)"
+		echo
+		echo "The distilled student exported by \`kd-export\` (C99, compiled with -O2; the"
+		echo "same with --int8; ONNX in onnxruntime-node) over the test images, against"
+		echo "\`kd-teacher -m\` on the same rows: the largest difference of a logit,"
+		echo "relative (to max(1, |z|)), the rows with kd's argmax, the accuracy, and the"
+		echo "bytes of weights (the C's compiled constant data; the file for kd and ONNX)."
+		echo
+		echo "| form | largest logit difference | same argmax | accuracy | bytes |"
+		echo "|---|---|---|---|---|"
+		jq -r '"| kd (\(.model)) | - | - | \(.accuracy_kd)% | \(.model_bytes) |",
+			"| C, float | \(.c_max_rel) | \(.c_argmax_same) of \(.rows) | \(.accuracy_kd)% (the same argmax) | \(.c_bytes) |",
+			"| C, --int8 | \(.int8_max_rel) | \(.int8_argmax_same) of \(.rows) | \(.int8_accuracy)% | \(.int8_bytes) |",
+			"| ONNX (\(.onnx_checker) python3-onnx'"'"'s check) | \(.onnx_max_rel // "not run") | \(if .onnx_argmax_same then "\(.onnx_argmax_same) of \(.rows)" else "not run" end) | - | \(.onnx_bytes) |"' "$dir/export.json"
+	fi
+	if [ -e "$dir/similar.json" ]; then
+		echo
+		echo "## The dark knowledge, seen (\`make similar\`)"
+		echo
+		echo "The teacher's soft targets on the training images at T = $(jq .temperature "$dir/similar.json"): for each true"
+		echo "class, the mean probability its images give every class (\`kd-eval --similar\`;"
+		echo "the heat map is similar.png). The pairs of classes it holds most alike:"
+		echo
+		echo "| pair | mean of the two entries | a → b | b → a |"
+		echo "|---|---|---|---|"
+		jq -r '.pairs[] | "| \(.names | join(", ")) | \(.mean * 1000 | round / 1000) | \(.p_ab * 1000 | round / 1000) | \(.p_ba * 1000 | round / 1000) |"' "$dir/similar.json"
+		echo
+		echo "![classes alike](similar.png)"
+	fi
 	;;
 *)
 	echo "report.sh: unknown command '$cmd'" >&2
