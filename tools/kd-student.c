@@ -66,7 +66,8 @@ usage(void)
 	       "for validation rows with under a tenth of a row per parameter), AdamW at\n"
 	       "a rate set by the data for 6000 steps with validation rows, 1200 without\n"
 	       "(below); with --optimizer sgd, --lr 0.02 to 0.0002.\n"
-	       "T = 8 (kd-soften -T 8) is the temperature to start from.\n"
+	       "Soften at T = 8 (kd-soften -T 8) with ten classes or more, at T = 3\n"
+	       "with two or three (chosen on validation rows; in between, try both).\n"
 #ifdef KD_MPI
 	       "\n"
 	       "kd-student-mpi: data-parallel training under `mpirun -np P`. Every process\n"
