@@ -8,6 +8,7 @@
 
 #include "blas.h"
 #include "cli.h"
+#include "text.h"
 #include "cli_train.h"
 #include "infer.h"
 
@@ -65,6 +66,9 @@ usage(void)
 	       "Option of train:\n"
 	       "      --classes K      the model's classes (default: the largest label\n"
 	       "                       plus one, refused when a class below has no row)\n"
+	       "      --class-names A,B,...  the classes' names, label 0 first, one a\n"
+	       "                       class (kd-cat --top and kd-export show them;\n"
+	       "                       Fashion-MNIST's come with the data)\n"
 	       "  -h, --help           show this help and exit\n"
 	       "  -V, --version        show the version and exit\n"
 	       "\n%s"
@@ -80,7 +84,7 @@ usage(void)
 	       kdc_train_help);
 }
 
-enum { O_INPUTS = 2000, O_NOLABEL, O_SHARD, O_MIRROR, O_CLASSES };
+enum { O_INPUTS = 2000, O_NOLABEL, O_SHARD, O_MIRROR, O_CLASSES, O_CLASS_NAMES };
 
 /* parse_shard: "I/N" with 1 <= I <= N */
 static void
@@ -139,10 +143,42 @@ static const struct option longopts[] = {
 	{ "shard", required_argument, NULL, O_SHARD },
 	{ "mirror", no_argument, NULL, O_MIRROR },
 	{ "classes", required_argument, NULL, O_CLASSES },
+	{ "class-names", required_argument, NULL, O_CLASS_NAMES },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
 	{ NULL, 0, NULL, 0 }
 };
+
+/* names_blob: --class-names LIST (comma-separated, one a class) as all's
+ * class names, replacing the data's; bad usage unless LIST holds K names,
+ * each not empty, of UTF-8 without control characters */
+static void
+names_blob(const char *list, size_t K, kdd_set *all)
+{
+	size_t len = strlen(list) + 1, n = 1;
+	char *blob = malloc(len);
+	const char *bad;
+	kd_err e;
+
+	if (!blob)
+		kdc_die("out of memory");
+	memcpy(blob, list, len);
+	for (size_t i = 0; i + 1 < len; i++)
+		if (blob[i] == ',') {
+			blob[i] = '\0';
+			n++;
+		}
+	if (n != K)
+		kdc_usage_error("--class-names gives %zu names for %zu classes", n, K);
+	for (size_t i = 0; i < len; i++)
+		if (!blob[i] && (i == 0 || !blob[i - 1]))
+			kdc_usage_error("--class-names: a name is empty");
+	if ((bad = kdx_names_bad(blob, len)))
+		kdc_usage_error("--class-names: a name holds %s", bad);
+	if (kdd_set_names(all, blob, len, &e))
+		kdc_fail(&e);
+	free(blob);
+}
 
 int
 main(int argc, char **argv)
@@ -152,6 +188,7 @@ main(int argc, char **argv)
 	const char *model = NULL;
 	int c, train = 0;
 	size_t classes = 0; /* --classes K, or 0: the labels say */
+	const char *class_names = NULL; /* --class-names, or NULL */
 	kd_err e;
 
 	kdc_choose_core(argv); /* may run the program again: before all else */
@@ -176,6 +213,7 @@ main(int argc, char **argv)
 		case O_SHARD: parse_shard(optarg, &run); break;
 		case O_MIRROR: run.mirror = 1; break;
 		case O_CLASSES: classes = (size_t)kdc_long("--classes", optarg, 1, KDD_MAX_K); break;
+		case O_CLASS_NAMES: class_names = optarg; break;
 		case 'h': usage(); kdc_close_stdout(); return 0;
 		case 'V': kdc_version();
 		default: kdc_bad_option(argv);
@@ -192,8 +230,8 @@ main(int argc, char **argv)
 	if (!train) {
 		if (!model)
 			kdc_usage_error("say 'kd-teacher train' to train, or -m MODEL to run a model");
-		if (classes)
-			kdc_usage_error("--classes goes with kd-teacher train");
+		if (classes || class_names)
+			kdc_usage_error("--classes and --class-names go with kd-teacher train");
 		if (cfg.train_only)
 			kdc_usage_error("--%s goes with kd-teacher train, not -m",
 			                kdc_train_opt_name(cfg.train_only));
@@ -213,6 +251,7 @@ main(int argc, char **argv)
 	{
 		kdd_set all, tr, va;
 		kdt_data d;
+		size_t K;
 		if (kdd_load(argv[optind], &cfg.load, &all, &e))
 			kdc_fail(&e);
 		if (!all.y)
@@ -223,8 +262,10 @@ main(int argc, char **argv)
 		memset(&d, 0, sizeof d);
 		d.train = &tr;
 		d.val = &va;
-		kdc_train_model(&cfg, &d, class_count(&all, argv[optind], &va, cfg.val, classes),
-		                all.names, all.names_len);
+		K = class_count(&all, argv[optind], &va, cfg.val, classes);
+		if (class_names)
+			names_blob(class_names, K, &all);
+		kdc_train_model(&cfg, &d, K, all.names, all.names_len);
 		kdd_free(&all);
 		kdd_free(&tr);
 		kdd_free(&va);

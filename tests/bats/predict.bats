@@ -104,3 +104,30 @@ model() {
 	run grep -c rows q.out
 	assert_output 0
 }
+
+@test "kd-teacher train --class-names names a CSV's classes: kd-cat --top and kd-export show them" {
+	kd-gen blobs --rows 300 --features 4 --classes 3 > l.csv
+	kd-gen blobs --rows 30 --features 4 --classes 3 --no-label > u.csv
+	kd-teacher train -q --hidden 8 --epochs 2 --class-names 'setosa,versi "c",virginica' -o m.kdm l.csv
+	run --separate-stderr bash -c 'kd-teacher -m m.kdm u.csv | kd-cat --top 3'
+	assert_success
+	assert_equal "${#lines[@]}" 31
+	# every row names all three classes, the quoted one CSV-quoted
+	for l in "${lines[@]:1}"; do
+		[[ "$l" == *setosa* && "$l" == *'"versi ""c"""'* && "$l" == *virginica* ]] || { echo "row: $l"; false; }
+	done
+	kd-export --c -o m.c m.kdm
+	grep -q '"setosa",' m.c
+	# as many names as classes, none empty, no control characters
+	run --separate-stderr kd-teacher train -q --hidden 8 --epochs 1 --class-names a,b -o x.kdm l.csv
+	assert_failure 2
+	[[ "$stderr" == *"gives 2 names for 3 classes"* ]]
+	run --separate-stderr kd-teacher train -q --hidden 8 --epochs 1 --class-names 'a,,b' -o x.kdm l.csv
+	assert_failure 2
+	run --separate-stderr kd-teacher train -q --hidden 8 --epochs 1 --class-names "$(printf 'a,b\tc,d')" -o x.kdm l.csv
+	assert_failure 2
+	[[ "$stderr" == *"control character"* ]]
+	file_missing x.kdm
+	run --separate-stderr kd-teacher -m m.kdm --class-names a,b,c u.csv
+	assert_failure 2
+}
