@@ -296,7 +296,7 @@ results)
 		echo
 		echo "| pair | mean of the two entries | a → b | b → a |"
 		echo "|---|---|---|---|"
-		jq -r '.pairs[] | "| \(.names | join(", ")) | \(.mean * 1000 | round / 1000) | \(.p_ab * 1000 | round / 1000) | \(.p_ba * 1000 | round / 1000) |"' "$dir/similar.json"
+		jq -r '.pairs[] | "| \(.names // (.classes | map(tostring)) | join(", ")) | \(.mean * 1000 | round / 1000) | \(.p_ab * 1000 | round / 1000) | \(.p_ba * 1000 | round / 1000) |"' "$dir/similar.json"
 		echo
 		echo "![classes alike](similar.png)"
 	fi

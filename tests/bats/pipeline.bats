@@ -98,9 +98,14 @@ setup() {
 	assert_success
 	# the other stages that train show their progress too
 	shows_progress seeds/hard-2 seeds/kd-2 ens/t2 ens/kd-1 temp/s-tiny-1-2 leftout/student student-unlabelled
-	for f in demo seeds ensemble ensemble-seeds temperature leftout unlabelled fidelity; do
+	for f in demo seeds ensemble ensemble-seeds temperature leftout unlabelled fidelity similar; do
 		jq -e 'length > 0' "results/$f.json" > /dev/null
 	done
+	# export: the compiled C gives the student's argmax on every test row
+	jq -e '.rows == 500 and .c_argmax_same == 500 and .c_max_rel < 1e-5' results/export.json
+	file_exists results/similar.png
+	grep -q "The student outside kd" results/RESULTS.md
+	grep -q "The dark knowledge, seen" results/RESULTS.md
 	# fidelity: each student against its own teacher, each member against
 	# the ensemble, on the transfer and the test images; the demo's student's
 	# agreement on the test images counted again here from the two streams
