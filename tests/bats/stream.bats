@@ -1,5 +1,6 @@
 #!/usr/bin/env bats
-# The stream tools as a user calls them: kd-cat, kd-soften, kd-average.
+# The stream tools as a user calls them: kd-cat, kd-soften, and what
+# all stream tools share (kd-average's own tests: average.bats).
 
 load helpers
 
@@ -131,48 +132,6 @@ load helpers
 	kd-soften -T 4 p.kd | kd-cat > b.csv
 	kd-soften -T 4 lp.kd | kd-cat > c.csv
 	paste -d, a.csv b.csv c.csv | awk -F, 'NR==2 { for (i = 3; i <= 5; i++) if ($i - $(i+5) > 1e-6 || $(i+5) - $i > 1e-6 || $i - $(i+10) > 1e-6 || $(i+10) - $i > 1e-6) exit 1 }'
-}
-
-@test "soften then average: arithmetic and geometric means by hand" {
-	printf '0.5,0.5\n' | kd-cat --import --kind probs > a.kd
-	printf '0.9,0.1\n' | kd-cat --import --kind probs > b.kd
-	kd-average a.kd b.kd | kd-cat | sed -n 3p | grep -qx '0,,0.699999988,0.300000012'
-	kd-average -w 3,1 a.kd b.kd | kd-cat | sed -n 3p | grep -qx '0,,0.600000024,0.400000006'
-	# geometric: sqrt(.5*.9) / (sqrt(.5*.9) + sqrt(.5*.1)) = 0.75
-	kd-average --geometric a.kd b.kd | kd-cat | sed -n 3p | grep -qx '0,,0.75,0.25'
-	# teachers' logits softened alike then averaged
-	kd-genstream --rows 100 --classes 5 --labels --seed 1 | kd-soften -T 3 > t1.kd
-	kd-genstream --rows 100 --classes 5 --labels --seed 1 --scale 2 | kd-soften -T 3 > t2.kd
-	run kd-average t1.kd t2.kd -o avg.kd
-	assert_success
-	kd-cat --info avg.kd | grep -qx 'records: 100'
-	kd-cat --info avg.kd | grep -qx 'temperature: 3'
-}
-
-@test "kd-average refuses streams that disagree, naming file and record" {
-	kd-genstream --rows 10 --classes 3 --labels --seed 1 > a.kd
-	kd-genstream --rows 10 --classes 4 --labels --seed 1 > k4.kd
-	kd-genstream --rows 9 --classes 3 --labels --seed 1 > short.kd
-	kd-genstream --rows 10 --classes 3 --labels --seed 1 --first-id 5 > ids.kd
-	kd-genstream --rows 10 --classes 3 --labels --seed 2 > labels.kd
-	run --separate-stderr kd-average a.kd k4.kd -o o.kd
-	assert_equal "$status" 1
-	assert_equal "$stderr" "kd-average: 'k4.kd' has 4 classes, 'a.kd' has 3"
-	run --separate-stderr kd-average a.kd short.kd -o o.kd
-	assert_equal "$status" 1
-	assert_equal "$stderr" "kd-average: 'short.kd' ends after record 9 but 'a.kd' goes on"
-	run --separate-stderr kd-average a.kd ids.kd -o o.kd
-	assert_equal "$status" 1
-	assert_equal "$stderr" "kd-average: 'ids.kd': record 1 has row id 5, 'a.kd' has 0"
-	run --separate-stderr kd-average a.kd labels.kd -o o.kd
-	assert_equal "$status" 1
-	[[ "$stderr" == "kd-average: 'labels.kd': record "*" has label "*", another stream has "* ]]
-	kd-soften -T 2 a.kd > t2.kd
-	run --separate-stderr kd-average a.kd t2.kd -o o.kd
-	assert_equal "$status" 1
-	[[ "$stderr" == *"'t2.kd' is at temperature 2, 'a.kd' at 1"* ]]
-	[ ! -e o.kd ]
-	no_temporaries
 }
 
 @test "shards joined with cat read as one stream" {
