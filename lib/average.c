@@ -37,7 +37,7 @@ kda_average(const char *const *paths, int n, const double *weights, int geometri
 	kds_record *rec = NULL;
 	kds_writer *w = NULL;
 	kds_header h;
-	kdo_file o = { 0 };
+	kdout_file o = { 0 };
 	double *wt = NULL, *acc = NULL;
 	float *tmp = NULL, *outv = NULL;
 	uint32_t K;
@@ -116,7 +116,7 @@ kda_average(const char *const *paths, int n, const double *weights, int geometri
 		goto fail;
 	}
 
-	if (kdo_open(&o, out_path, 1, e))
+	if (kdout_open(&o, out_path, 1, e))
 		goto fail;
 	opened = 1;
 	if (!(w = kds_create(o.fp, o.name, &h, e)))
@@ -184,13 +184,13 @@ kda_average(const char *const *paths, int n, const double *weights, int geometri
 		if (kds_write(w, &out, e))
 			goto fail;
 	}
-	if (kds_finish(w, e) || kdo_commit(&o, e))
+	if (kds_finish(w, e) || kdout_commit(&o, e))
 		goto fail;
 	rc = 0;
 fail:
 	kds_writer_free(w);
 	if (rc && opened)
-		kdo_abort(&o);
+		kdout_abort(&o);
 	for (i = 0; r && i < n; i++)
 		kds_close(r[i]);
 	free(r);

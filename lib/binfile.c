@@ -8,7 +8,7 @@
 #include "le.h"
 
 void
-kdf_writer_init(kdf_writer *w, FILE *f)
+kdbin_writer_init(kdbin_writer *w, FILE *f)
 {
 	w->f = f;
 	w->crc = crc32(0L, Z_NULL, 0);
@@ -17,7 +17,7 @@ kdf_writer_init(kdf_writer *w, FILE *f)
 }
 
 void
-kdf_write(kdf_writer *w, const void *p, size_t n)
+kdbin_write(kdbin_writer *w, const void *p, size_t n)
 {
 	if (w->err || n == 0)
 		return;
@@ -30,24 +30,24 @@ kdf_write(kdf_writer *w, const void *p, size_t n)
 }
 
 void
-kdf_write_u32(kdf_writer *w, uint32_t v)
+kdbin_write_u32(kdbin_writer *w, uint32_t v)
 {
 	unsigned char b[4];
 	kd_put_u32(b, v);
-	kdf_write(w, b, 4);
+	kdbin_write(w, b, 4);
 }
 
 void
-kdf_write_u64(kdf_writer *w, uint64_t v)
+kdbin_write_u64(kdbin_writer *w, uint64_t v)
 {
 	unsigned char b[8];
 	kd_put_u64(b, v);
-	kdf_write(w, b, 8);
+	kdbin_write(w, b, 8);
 }
 
 /* through a small buffer, so that v is never touched */
 void
-kdf_write_u32s(kdf_writer *w, const void *v, size_t n)
+kdbin_write_u32s(kdbin_writer *w, const void *v, size_t n)
 {
 	unsigned char buf[4096];
 	const unsigned char *src = v;
@@ -59,20 +59,20 @@ kdf_write_u32s(kdf_writer *w, const void *v, size_t n)
 			memcpy(&u, src + 4 * i, 4);
 			kd_put_u32(buf + 4 * i, u);
 		}
-		kdf_write(w, buf, 4 * c);
+		kdbin_write(w, buf, 4 * c);
 		src += 4 * c;
 		n -= c;
 	}
 }
 
 void
-kdf_write_crc(kdf_writer *w)
+kdbin_write_crc(kdbin_writer *w)
 {
-	kdf_write_u32(w, (uint32_t)w->crc);
+	kdbin_write_u32(w, (uint32_t)w->crc);
 }
 
 void
-kdf_reader_init(kdf_reader *r, FILE *f, const char *path, const char *what,
+kdbin_reader_init(kdbin_reader *r, FILE *f, const char *path, const char *what,
                 kd_err *e)
 {
 	r->f = f;
@@ -83,7 +83,7 @@ kdf_reader_init(kdf_reader *r, FILE *f, const char *path, const char *what,
 }
 
 int
-kdf_read(kdf_reader *r, void *p, size_t n)
+kdbin_read(kdbin_reader *r, void *p, size_t n)
 {
 	if (n == 0)
 		return 0;
@@ -100,11 +100,11 @@ kdf_read(kdf_reader *r, void *p, size_t n)
 }
 
 int
-kdf_read_u32s(kdf_reader *r, void *v, size_t n)
+kdbin_read_u32s(kdbin_reader *r, void *v, size_t n)
 {
 	unsigned char *dst = v;
 
-	if (kdf_read(r, v, 4 * n))
+	if (kdbin_read(r, v, 4 * n))
 		return -1;
 	for (size_t i = 0; i < n; i++) {
 		uint32_t u = kd_get_u32(dst + 4 * i);
@@ -114,12 +114,12 @@ kdf_read_u32s(kdf_reader *r, void *v, size_t n)
 }
 
 int
-kdf_read_crc(kdf_reader *r)
+kdbin_read_crc(kdbin_reader *r)
 {
 	uint32_t want = (uint32_t)r->crc;
 	unsigned char b[4];
 
-	if (kdf_read(r, b, 4))
+	if (kdbin_read(r, b, 4))
 		return -1;
 	if (kd_get_u32(b) != want) {
 		kd_err_set(r->e, KD_EFORMAT, "'%s': checksum mismatch, file is corrupt", r->path);
@@ -129,7 +129,7 @@ kdf_read_crc(kdf_reader *r)
 }
 
 FILE *
-kdf_open_file(const char *path, struct stat *st, kd_err *e)
+kdbin_open_file(const char *path, struct stat *st, kd_err *e)
 {
 	FILE *f = fopen(path, "rb");
 

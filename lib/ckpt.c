@@ -26,18 +26,18 @@ static const unsigned char MAGIC[4] = { 'K', 'D', 'K', 0x1a };
 
 /* flags_of: the flags of a run whose state is s */
 static uint32_t
-flags_of(const kdk_state *s)
+flags_of(const kdckpt_state *s)
 {
 	return (s->best ? FLAG_BEST : 0) | (s->avg ? FLAG_AVG : 0) |
 	       (s->sq ? FLAG_ADAM : 0) | (s->patience ? FLAG_STOP : 0);
 }
 
 int
-kdk_save(const char *path, const kdk_state *s, kd_err *e)
+kdckpt_save(const char *path, const kdckpt_state *s, kd_err *e)
 {
 	unsigned char h[HEADER_SIZE];
-	kdo_file o;
-	kdf_writer w;
+	kdout_file o;
+	kdbin_writer w;
 
 	memset(h, 0, sizeof h);
 	memcpy(h, MAGIC, 4);
@@ -53,28 +53,28 @@ kdk_save(const char *path, const kdk_state *s, kd_err *e)
 	kd_put_f64(h + 80, s->first_loss);
 	kd_put_f64(h + 88, s->best_err);
 
-	if (kdo_open(&o, path, 1, e))
+	if (kdout_open(&o, path, 1, e))
 		return -1;
-	kdf_writer_init(&w, o.fp);
-	kdf_write(&w, h, sizeof h);
-	kdf_write_u32s(&w, s->order, s->n);
-	kdf_write_u32s(&w, s->params, s->nparams);
-	kdf_write_u32s(&w, s->vel, s->nparams);
+	kdbin_writer_init(&w, o.fp);
+	kdbin_write(&w, h, sizeof h);
+	kdbin_write_u32s(&w, s->order, s->n);
+	kdbin_write_u32s(&w, s->params, s->nparams);
+	kdbin_write_u32s(&w, s->vel, s->nparams);
 	if (s->best)
-		kdf_write_u32s(&w, s->best, s->nparams);
+		kdbin_write_u32s(&w, s->best, s->nparams);
 	if (s->avg)
-		kdf_write_u32s(&w, s->avg, s->nparams);
+		kdbin_write_u32s(&w, s->avg, s->nparams);
 	if (s->sq)
-		kdf_write_u32s(&w, s->sq, s->nparams);
+		kdbin_write_u32s(&w, s->sq, s->nparams);
 	if (s->patience) {
 		unsigned char b[8];
 		kd_put_u64(b, s->best_epoch);
-		kdf_write(&w, b, 8);
+		kdbin_write(&w, b, 8);
 	}
-	kdf_write_crc(&w);
-	/* a failed write leaves ferror set: kdo_commit reports it and
+	kdbin_write_crc(&w);
+	/* a failed write leaves ferror set: kdout_commit reports it and
 	 * removes the temporary, so the previous checkpoint stays */
-	return kdo_commit(&o, e);
+	return kdout_commit(&o, e);
 }
 
 /* ---- reading ---- */
@@ -97,7 +97,7 @@ order_ok(const uint32_t *order, size_t n)
 }
 
 static int
-load(kdf_reader *r, kdk_state *s, uint64_t size)
+load(kdbin_reader *r, kdckpt_state *s, uint64_t size)
 {
 	const char *path = r->path;
 	kd_err *e = r->e;
@@ -109,7 +109,7 @@ load(kdf_reader *r, kdk_state *s, uint64_t size)
 		kd_err_set(e, KD_EFORMAT, "'%s': not a kd checkpoint", path);
 		return -1;
 	}
-	if (kdf_read(r, h, size < HEADER_SIZE ? 8 : HEADER_SIZE))
+	if (kdbin_read(r, h, size < HEADER_SIZE ? 8 : HEADER_SIZE))
 		return -1;
 	if (memcmp(h, MAGIC, 4)) {
 		kd_err_set(e, KD_EFORMAT, "'%s': not a kd checkpoint", path);
@@ -143,14 +143,14 @@ load(kdf_reader *r, kdk_state *s, uint64_t size)
 		           (unsigned long long)size, (unsigned long long)expect);
 		return -1;
 	}
-	if (kdf_read_u32s(r, s->order, s->n) || kdf_read_u32s(r, s->params, s->nparams) ||
-	    kdf_read_u32s(r, s->vel, s->nparams) ||
-	    (s->best && kdf_read_u32s(r, s->best, s->nparams)) ||
-	    (s->avg && kdf_read_u32s(r, s->avg, s->nparams)) ||
-	    (s->sq && kdf_read_u32s(r, s->sq, s->nparams)) ||
-	    (s->patience && kdf_read(r, be, 8)))
+	if (kdbin_read_u32s(r, s->order, s->n) || kdbin_read_u32s(r, s->params, s->nparams) ||
+	    kdbin_read_u32s(r, s->vel, s->nparams) ||
+	    (s->best && kdbin_read_u32s(r, s->best, s->nparams)) ||
+	    (s->avg && kdbin_read_u32s(r, s->avg, s->nparams)) ||
+	    (s->sq && kdbin_read_u32s(r, s->sq, s->nparams)) ||
+	    (s->patience && kdbin_read(r, be, 8)))
 		return -1;
-	if (kdf_read_crc(r))
+	if (kdbin_read_crc(r))
 		return -1;
 	s->epoch = kd_get_u64(h + 16);
 	for (int i = 0; i < 4; i++)
@@ -170,12 +170,12 @@ load(kdf_reader *r, kdk_state *s, uint64_t size)
 }
 
 int
-kdk_load(const char *path, kdk_state *s, kd_err *e)
+kdckpt_load(const char *path, kdckpt_state *s, kd_err *e)
 {
 	struct stat st;
-	kdf_reader r;
+	kdbin_reader r;
 	int rc;
-	FILE *f = kdf_open_file(path, &st, e);
+	FILE *f = kdbin_open_file(path, &st, e);
 
 	if (!f)
 		return -1;
@@ -184,7 +184,7 @@ kdk_load(const char *path, kdk_state *s, kd_err *e)
 		fclose(f);
 		return -1;
 	}
-	kdf_reader_init(&r, f, path, "checkpoint", e);
+	kdbin_reader_init(&r, f, path, "checkpoint", e);
 	rc = load(&r, s, (uint64_t)st.st_size);
 	fclose(f);
 	return rc;

@@ -24,7 +24,7 @@
 #define KDK_FORMAT_VERSION 1
 
 /* the state of a run between two epochs; the arrays belong to the caller */
-typedef struct kdk_state {
+typedef struct kdckpt_state {
 	uint32_t  fingerprint; /* the run's fingerprint (kdt_fingerprint): a
 	                          checkpoint of another run is refused */
 	uint64_t  epoch;       /* epochs done */
@@ -47,17 +47,17 @@ typedef struct kdk_state {
 	int       patience;    /* 1: the run stops early, and best_epoch
 	                          is saved */
 	uint64_t  best_epoch;  /* the epoch of best_err (0: none yet) */
-} kdk_state;
+} kdckpt_state;
 
-/* kdk_save: write s to path, atomically. 0, or -1 with e set. */
-int kdk_save(const char *path, const kdk_state *s, kd_err *e);
+/* kdckpt_save: write s to path, atomically. 0, or -1 with e set. */
+int kdckpt_save(const char *path, const kdckpt_state *s, kd_err *e);
 
-/* kdk_load: read the checkpoint at path into s, whose fingerprint,
+/* kdckpt_load: read the checkpoint at path into s, whose fingerprint,
  * epochs, n, nparams and arrays (best NULL or not) say what the run
  * expects; the rest of s is filled in. A checkpoint of another run, of
  * another format version, truncated, with trailing bytes, failing its
  * CRC or holding an impossible state is refused with a message. 0 or -1
  * (the arrays may then be partly overwritten). */
-int kdk_load(const char *path, kdk_state *s, kd_err *e);
+int kdckpt_load(const char *path, kdckpt_state *s, kd_err *e);
 
 #endif

@@ -113,7 +113,7 @@ put_header(const kdm_model *m, const char *name, const char *model, FILE *h)
 	fprintf(h, "/* The kd model '%s' as C99 (kd-export --c): a %zu", model, m->sizes[0]);
 	for (size_t l = 1; l <= m->n_layers; l++)
 		fprintf(h, "-%zu", m->sizes[l]);
-	fprintf(h, " network, fingerprint %016llx. */\n", (unsigned long long)kdm_fingerprint(m));
+	fprintf(h, " network, fingerprint %016llx. */\n", (unsigned long long)kdmod_fingerprint(m));
 	fprintf(h, "#ifndef %s_KD_H\n#define %s_KD_H\n\n", up, up);
 	fprintf(h, "#define %s_INPUTS %zu\n#define %s_CLASSES %zu\n\n", up, m->D, up, m->K);
 	fprintf(h, "/* the class names (NULL when the model has none) */\n");

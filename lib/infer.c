@@ -40,13 +40,13 @@ kdi_run(const char *model_path, const char *data, const char *out_path,
 	kdd_set s;
 	kds_header h;
 	kds_writer *w = NULL;
-	kdo_file out = { 0 };
+	kdout_file out = { 0 };
 	float *logits = NULL, *mx = NULL, *mz = NULL;
 	int rc = -1, opened = 0;
 	size_t first = 0, end;
 
 	memset(&s, 0, sizeof s);
-	if (!(m = kdm_load(model_path, e)))
+	if (!(m = kdmod_load(model_path, e)))
 		return -1;
 	{
 		kdd_load_opts lo = o->load;
@@ -67,7 +67,7 @@ kdi_run(const char *model_path, const char *data, const char *out_path,
 		goto done;
 	}
 	kds_header_init(&h, (uint32_t)m->K, KDP_LOGITS);
-	h.model_fp = kdm_fingerprint(m);
+	h.model_fp = kdmod_fingerprint(m);
 	h.data_fp = kdd_fingerprint(&s); /* of all rows, for every shard */
 	h.rows = s.n;
 	for (size_t i = 0; i < s.n; i++)
@@ -127,7 +127,7 @@ kdi_run(const char *model_path, const char *data, const char *out_path,
 		kd_err_set(e, KD_ENOMEM, "out of memory");
 		goto done;
 	}
-	if (kdo_open(&out, out_path, 1, e))
+	if (kdout_open(&out, out_path, 1, e))
 		goto done;
 	opened = 1;
 	if (!(w = kds_create(out.fp, out.name, &h, e)))
@@ -157,13 +157,13 @@ kdi_run(const char *model_path, const char *data, const char *out_path,
 		if (o->progress)
 			o->progress(i + B - first, end - first, o->progress_ctx);
 	}
-	if (kds_finish(w, e) || kdo_commit(&out, e))
+	if (kds_finish(w, e) || kdout_commit(&out, e))
 		goto done;
 	opened = 0;
 	rc = 0;
 done:
 	if (opened)
-		kdo_abort(&out);
+		kdout_abort(&out);
 	kds_writer_free(w);
 	kdm_ws_free(ws);
 	kdm_free(m);

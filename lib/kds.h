@@ -47,7 +47,7 @@ typedef struct kds_header {
 	                        rows-1 (0: not known); shards of one data set
 	                        share it, see kds_check_rows */
 	uint64_t model_fp;   /* fingerprint of what made the values: the model
-	                        (kdm_fingerprint), or the models a kd-average
+	                        (kdmod_fingerprint), or the models a kd-average
 	                        combined; 0 when not known */
 	uint64_t data_fp;    /* fingerprint of the data set the rows are from
 	                        (kdd_fingerprint), of all its rows even in a

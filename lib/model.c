@@ -25,47 +25,47 @@ enum {
 
 /* write_model: every field of m, then the CRC-32 */
 static void
-write_model(kdf_writer *w, const kdm_model *m)
+write_model(kdbin_writer *w, const kdm_model *m)
 {
 	uint32_t flags = (m->standardize ? FLAG_STANDARDIZE : 0) |
 	                 (m->names ? FLAG_NAMES : 0);
 
-	kdf_write(w, MAGIC, 4);
-	kdf_write_u32(w, KDM_FORMAT_VERSION);
-	kdf_write_u32(w, flags);
-	kdf_write_u32(w, (uint32_t)m->n_layers);
+	kdbin_write(w, MAGIC, 4);
+	kdbin_write_u32(w, KDM_FORMAT_VERSION);
+	kdbin_write_u32(w, flags);
+	kdbin_write_u32(w, (uint32_t)m->n_layers);
 	for (size_t l = 0; l <= m->n_layers; l++)
-		kdf_write_u32(w, (uint32_t)m->sizes[l]);
-	kdf_write_u64(w, m->names ? (uint64_t)m->names_len : 0);
+		kdbin_write_u32(w, (uint32_t)m->sizes[l]);
+	kdbin_write_u64(w, m->names ? (uint64_t)m->names_len : 0);
 	if (m->standardize) {
-		kdf_write_u32s(w, m->mean, m->D);
-		kdf_write_u32s(w, m->std, m->D);
+		kdbin_write_u32s(w, m->mean, m->D);
+		kdbin_write_u32s(w, m->std, m->D);
 	}
-	kdf_write_u32s(w, m->params, m->nparams);
+	kdbin_write_u32s(w, m->params, m->nparams);
 	if (m->names)
-		kdf_write(w, m->names, m->names_len);
+		kdbin_write(w, m->names, m->names_len);
 	/* the checksum covers everything before it, so it is written last */
-	kdf_write_crc(w);
+	kdbin_write_crc(w);
 }
 
 
 int
-kdm_save(const kdm_model *m, const char *path, kd_err *e)
+kdmod_save(const kdm_model *m, const char *path, kd_err *e)
 {
-	kdf_writer w;
-	kdo_file o;
+	kdbin_writer w;
+	kdout_file o;
 
-	if (kdo_open(&o, path, 1, e))
+	if (kdout_open(&o, path, 1, e))
 		return -1;
-	kdf_writer_init(&w, o.fp);
+	kdbin_writer_init(&w, o.fp);
 	write_model(&w, m);
 	if (w.err) {
 		kd_err_set(e, KD_EIO, "cannot write '%s': %s", o.name,
 		           strerror(w.saved_errno));
-		kdo_abort(&o);
+		kdout_abort(&o);
 		return -1;
 	}
-	return kdo_commit(&o, e);
+	return kdout_commit(&o, e);
 }
 
 /* ---- reading ---- */
@@ -74,7 +74,7 @@ kdm_save(const kdm_model *m, const char *path, kd_err *e)
  * the header is checked, and the total they imply compared with the real
  * size, before anything big is allocated. */
 static kdm_model *
-parse(kdf_reader *r, uint64_t size)
+parse(kdbin_reader *r, uint64_t size)
 {
 	const char *path = r->path;
 	kd_err *e = r->e;
@@ -91,7 +91,7 @@ parse(kdf_reader *r, uint64_t size)
 		           path);
 		return NULL;
 	}
-	if (kdf_read(r, hd, size < 16 ? (size_t)size : 16) < 0)
+	if (kdbin_read(r, hd, size < 16 ? (size_t)size : 16) < 0)
 		return NULL;
 	if (size < 4 || memcmp(hd, MAGIC, 4) != 0) {
 		kd_err_set(e, KD_EFORMAT, "'%s': not a kd model file", path);
@@ -124,7 +124,7 @@ parse(kdf_reader *r, uint64_t size)
 	if (size < hdr + 4)
 		goto truncated;
 	for (size_t l = 0; l <= L; l++) {
-		if (kdf_read(r, b, 4) < 0)
+		if (kdbin_read(r, b, 4) < 0)
 			return NULL;
 		sizes[l] = kd_get_u32(b);
 	}
@@ -132,7 +132,7 @@ parse(kdf_reader *r, uint64_t size)
 		kd_err_set(e, sub.code, "'%s': %s", path, sub.msg);
 		return NULL;
 	}
-	if (kdf_read(r, b, 8) < 0)
+	if (kdbin_read(r, b, 8) < 0)
 		return NULL;
 	names_len = kd_get_u64(b);
 	if (!(flags & FLAG_NAMES) && names_len != 0) {
@@ -170,9 +170,9 @@ parse(kdf_reader *r, uint64_t size)
 		return NULL;
 	}
 	if (flags & FLAG_STANDARDIZE)
-		if (kdf_read_u32s(r, m->mean, m->D) < 0 || kdf_read_u32s(r, m->std, m->D) < 0)
+		if (kdbin_read_u32s(r, m->mean, m->D) < 0 || kdbin_read_u32s(r, m->std, m->D) < 0)
 			goto fail;
-	if (kdf_read_u32s(r, m->params, m->nparams) < 0)
+	if (kdbin_read_u32s(r, m->params, m->nparams) < 0)
 		goto fail;
 	if (flags & FLAG_NAMES) {
 		names = malloc(names_len ? (size_t)names_len : 1);
@@ -181,10 +181,10 @@ parse(kdf_reader *r, uint64_t size)
 			           "names", path);
 			goto fail;
 		}
-		if (kdf_read(r, names, (size_t)names_len) < 0)
+		if (kdbin_read(r, names, (size_t)names_len) < 0)
 			goto fail;
 	}
-	if (kdf_read_crc(r) < 0)
+	if (kdbin_read_crc(r) < 0)
 		goto fail;
 	/* the checksum held, so what fails below was written this way */
 	if (flags & FLAG_STANDARDIZE) {
@@ -261,14 +261,14 @@ slurp(FILE *f, uint64_t limit, unsigned char **out, size_t *len)
 }
 
 kdm_model *
-kdm_load(const char *path, kd_err *e)
+kdmod_load(const char *path, kd_err *e)
 {
 	unsigned char *mem = NULL;
 	struct stat st;
 	uint64_t size;
 	kdm_model *m;
-	kdf_reader r;
-	FILE *f = kdf_open_file(path, &st, e);
+	kdbin_reader r;
+	FILE *f = kdbin_open_file(path, &st, e);
 
 	if (!f)
 		return NULL;
@@ -293,22 +293,22 @@ kdm_load(const char *path, kd_err *e)
 			return NULL;
 		}
 		fclose(f);
-		m = kdm_load_mem(mem, len, path, e);
+		m = kdmod_load_mem(mem, len, path, e);
 		free(mem);
 		return m;
 	}
-	kdf_reader_init(&r, f, path, "model file", e);
+	kdbin_reader_init(&r, f, path, "model file", e);
 	m = parse(&r, size);
 	fclose(f);
 	return m;
 }
 
 kdm_model *
-kdm_load_mem(const void *buf, size_t len, const char *name, kd_err *e)
+kdmod_load_mem(const void *buf, size_t len, const char *name, kd_err *e)
 {
 	FILE *f = NULL;
 	kdm_model *m;
-	kdf_reader r;
+	kdbin_reader r;
 
 	/* fmemopen refuses a size of 0 on some systems; parse reads nothing
 	 * from an empty file anyway */
@@ -320,7 +320,7 @@ kdm_load_mem(const void *buf, size_t len, const char *name, kd_err *e)
 			return NULL;
 		}
 	}
-	kdf_reader_init(&r, f, name, "model file", e);
+	kdbin_reader_init(&r, f, name, "model file", e);
 	m = parse(&r, len);
 	if (f)
 		fclose(f);
@@ -328,7 +328,7 @@ kdm_load_mem(const void *buf, size_t len, const char *name, kd_err *e)
 }
 
 uint64_t
-kdm_fingerprint(const kdm_model *m)
+kdmod_fingerprint(const kdm_model *m)
 {
 	unsigned char u[8];
 	uint64_t h = KD_HASH64_START;

@@ -14,29 +14,29 @@
 #define KDM_FORMAT_VERSION 1                   /* the version written and read */
 #define KDM_MAX_NAMES_LEN  ((uint64_t)1 << 30) /* bytes of class names */
 
-/* kdm_save: write m to path atomically with lib/out.h: into a temporary
+/* kdmod_save: write m to path atomically with lib/out.h: into a temporary
  * file beside path, flushed, synced and closed, then renamed over path, so
  * readers see the old file or the new one, never half of one ("-" is
  * stdout; a device such as /dev/null is written in place). 0 on success;
  * -1 with e set (and no temporary file left behind) on any failure. */
-int kdm_save(const kdm_model *m, const char *path, kd_err *e);
+int kdmod_save(const kdm_model *m, const char *path, kd_err *e);
 
-/* kdm_load: the model stored at path, or NULL with e set when the file is
+/* kdmod_load: the model stored at path, or NULL with e set when the file is
  * missing or unreadable, is not a kd model file, has another format
  * version, is truncated, has trailing bytes, fails its checksum, or
  * declares sizes beyond the limits of mlp.h. Sizes are checked against the
  * actual file size before any allocation. A pipe (e.g. <(...)) is read
  * into memory first. */
-kdm_model *kdm_load(const char *path, kd_err *e);
+kdm_model *kdmod_load(const char *path, kd_err *e);
 
-/* kdm_load_mem: the same from the len bytes at buf, a whole model file
+/* kdmod_load_mem: the same from the len bytes at buf, a whole model file
  * (read from elsewhere); name stands for it in messages. */
-kdm_model *kdm_load_mem(const void *buf, size_t len, const char *name,
+kdm_model *kdmod_load_mem(const void *buf, size_t len, const char *name,
                         kd_err *e);
 
-/* kdm_fingerprint: a 64-bit fingerprint (le.h's kd_hash64, never 0) of
+/* kdmod_fingerprint: a 64-bit fingerprint (le.h's kd_hash64, never 0) of
  * what decides m's outputs: its layer sizes, parameters, standardisation
  * and class names. Streams carry it in their header (kds.h). */
-uint64_t kdm_fingerprint(const kdm_model *m);
+uint64_t kdmod_fingerprint(const kdm_model *m);
 
 #endif

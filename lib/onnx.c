@@ -429,7 +429,7 @@ model_body(pb *p, const kdm_model *m)
 	entry fingerprint = { "kd_model_fingerprint", fp, NULL };
 	entry names = { "class_names", NULL, m };
 
-	snprintf(fp, sizeof fp, "%016" PRIx64, kdm_fingerprint(m));
+	snprintf(fp, sizeof fp, "%016" PRIx64, kdmod_fingerprint(m));
 	pb_int(p, 1, ONNX_IR_VERSION);
 	pb_str(p, 2, "kd");
 	pb_nested(p, 7, graph_body, m);

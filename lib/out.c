@@ -6,7 +6,7 @@
  *
  * A temporary must never exist on disk without being on the list: a signal
  * between mkstemp creating it and the list naming it would leave it behind
- * (a loop of kdo_open/kdo_commit killed at random times left one in 4% of
+ * (a loop of kdout_open/kdout_commit killed at random times left one in 4% of
  * the kills, and in a third of them on tmpfs). So a file is created, and
  * the list changed, inside a "busy" section: the calling thread blocks the
  * signals, so the handler cannot run there, and a handler running in
@@ -141,7 +141,7 @@ sync_dir(const char *path)
 }
 
 int
-kdo_open(kdo_file *o, const char *path, int binary, kd_err *e)
+kdout_open(kdout_file *o, const char *path, int binary, kd_err *e)
 {
 	int fd;
 
@@ -227,14 +227,14 @@ kdo_open(kdo_file *o, const char *path, int binary, kd_err *e)
 	if (!o->fp) {
 		kd_err_set(e, KD_EIO, "cannot create '%s': %s", path, strerror(errno));
 		close(fd);
-		kdo_abort(o);
+		kdout_abort(o);
 		return -1;
 	}
 	return 0;
 }
 
 static void
-release(kdo_file *o)
+release(kdout_file *o)
 {
 	if (o->tmp) {
 		sigset_t old;
@@ -250,7 +250,7 @@ release(kdo_file *o)
 }
 
 int
-kdo_commit(kdo_file *o, kd_err *e)
+kdout_commit(kdout_file *o, kd_err *e)
 {
 	int err = 0;
 
@@ -299,7 +299,7 @@ kdo_commit(kdo_file *o, kd_err *e)
 }
 
 void
-kdo_abort(kdo_file *o)
+kdout_abort(kdout_file *o)
 {
 	if (o->path) {
 		if (o->fp)

@@ -463,7 +463,7 @@ typedef struct fit {
 	size_t ep0;        /* epochs done before this call (--resume) */
 	size_t best_ep;    /* the epoch (from 1) of best_err, 0 before any */
 	double t_start, t_ep, t_last, sum; /* clocks; the epoch's loss sum */
-	kdk_state ck;      /* what a checkpoint saves */
+	kdckpt_state ck;      /* what a checkpoint saves */
 	kdt_progress p;
 	kdt_report_fn report;
 	void *ctx;
@@ -549,7 +549,7 @@ fit_open(fit *f, kdm_model *m, const kdt_data *d, const kdt_opts *o,
 	f->p.val_n = f->v ? f->v->n : 0;
 	f->p.val_vs_teacher = f->scored && !f->v->y;
 	if (o->checkpoint || o->resume) {
-		kdk_state *ck = &f->ck;
+		kdckpt_state *ck = &f->ck;
 		ck->fingerprint = kdt_fingerprint(m, d, o);
 		ck->epochs = o->epochs;
 		ck->n = n;
@@ -563,7 +563,7 @@ fit_open(fit *f, kdm_model *m, const kdt_data *d, const kdt_opts *o,
 		ck->patience = o->patience > 0;
 	}
 	if (o->resume) {
-		if (kdk_load(o->resume, &f->ck, e))
+		if (kdckpt_load(o->resume, &f->ck, e))
 			return -1;
 		f->ep0 = (size_t)f->ck.epoch;
 		f->rng = f->ck.rng;
@@ -769,7 +769,7 @@ end_epoch(fit *f, size_t ep, kd_err *e)
 		f->ck.first_loss = f->first_loss;
 		f->ck.best_err = f->best_err;
 		f->ck.best_epoch = f->best_ep;
-		if (kdk_save(o->checkpoint, &f->ck, e))
+		if (kdckpt_save(o->checkpoint, &f->ck, e))
 			return -1;
 	}
 	p->end_of_epoch = 1;

@@ -128,12 +128,12 @@ main(int argc, char **argv)
 		kdc_usage_error("--top does not go with --info or --inputs");
 
 	if (import) {
-		kdo_file o;
+		kdout_file o;
 		kdc_not_input("-o", outpath, &inpath, 1);
-		if (kdo_open(&o, outpath, 1, &e))
+		if (kdout_open(&o, outpath, 1, &e))
 			kdc_fail(&e);
-		if (kdcat_import(inpath, &io, o.fp, o.name, &e) || kdo_commit(&o, &e)) {
-			kdo_abort(&o);
+		if (kdcat_import(inpath, &io, o.fp, o.name, &e) || kdout_commit(&o, &e)) {
+			kdout_abort(&o);
 			kdc_fail(&e);
 		}
 		return 0;

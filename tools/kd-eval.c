@@ -237,9 +237,9 @@ main(int argc, char **argv)
 	if (!(models = calloc(nc, sizeof *models)) || !(res = calloc(nc, sizeof *res)))
 		kdc_die("out of memory");
 	for (size_t i = 0; i < nc; i++)
-		if (cands[i].model && !(models[i] = kdm_load(cands[i].path, &e)))
+		if (cands[i].model && !(models[i] = kdmod_load(cands[i].path, &e)))
 			kdc_fail(&e);
-	if (tmodel_path && !(tmodel = kdm_load(tmodel_path, &e)))
+	if (tmodel_path && !(tmodel = kdmod_load(tmodel_path, &e)))
 		kdc_fail(&e);
 	/* CSV rows as wide as the models' inputs are new rows, unlabelled */
 	lo.csv.features = tmodel ? tmodel->D : 0;

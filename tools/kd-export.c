@@ -105,31 +105,31 @@ export_c(const kdm_model *m, const char *model, const char *outpath, const char 
 	const char *hbase = strrchr(hpath, '/') ? strrchr(hpath, '/') + 1 : hpath;
 	const char *ins[1] = { model };
 	kd_err e = { { 0 }, 0 };
-	kdo_file oc, oh;
+	kdout_file oc, oh;
 
 	kdc_not_input("-o", outpath, ins, 1);
 	kdc_not_input("-o (its header)", hpath, ins, 1);
-	if (kdo_open(&oc, outpath, 0, &e))
+	if (kdout_open(&oc, outpath, 0, &e))
 		kdc_fail(&e);
-	if (kdo_open(&oh, hpath, 0, &e)) {
-		kdo_abort(&oc);
+	if (kdout_open(&oh, hpath, 0, &e)) {
+		kdout_abort(&oc);
 		kdc_fail(&e);
 	}
 	if (kdex_c(m, name, hbase, model, int8, oc.fp, oh.fp, &e))
 		goto fail;
-	if (kdo_commit(&oh, &e)) {
-		kdo_abort(&oc);
+	if (kdout_commit(&oh, &e)) {
+		kdout_abort(&oc);
 		kdc_fail(&e);
 	}
-	if (kdo_commit(&oc, &e)) {
+	if (kdout_commit(&oc, &e)) {
 		unlink(hpath); /* the header alone is of no use */
 		kdc_fail(&e);
 	}
 	free(hpath);
 	return;
 fail:
-	kdo_abort(&oc);
-	kdo_abort(&oh);
+	kdout_abort(&oc);
+	kdout_abort(&oh);
 	if (e.code == KD_EIO)
 		kdc_die("'%s': %s", outpath, e.msg);
 	kdc_fail(&e);
@@ -141,13 +141,13 @@ export_onnx(const kdm_model *m, const char *model, const char *outpath)
 {
 	const char *ins[1] = { model };
 	kd_err e = { { 0 }, 0 };
-	kdo_file o;
+	kdout_file o;
 
 	kdc_not_input("-o", outpath, ins, 1);
-	if (kdo_open(&o, outpath, 1, &e))
+	if (kdout_open(&o, outpath, 1, &e))
 		kdc_fail(&e);
-	if (kdnx_write(m, o.fp, o.name, &e) || kdo_commit(&o, &e)) {
-		kdo_abort(&o);
+	if (kdnx_write(m, o.fp, o.name, &e) || kdout_commit(&o, &e)) {
+		kdout_abort(&o);
 		kdc_fail(&e);
 	}
 }
@@ -200,7 +200,7 @@ main(int argc, char **argv)
 		default_name(outpath, defname);
 		name = defname;
 	}
-	if (!(m = kdm_load(argv[optind], &e)))
+	if (!(m = kdmod_load(argv[optind], &e)))
 		kdc_fail(&e);
 	if (to_c)
 		export_c(m, argv[optind], outpath, name, int8);

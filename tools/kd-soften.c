@@ -57,7 +57,7 @@ main(int argc, char **argv)
 	kds_writer *w;
 	kds_header h;
 	kds_record rec;
-	kdo_file o;
+	kdout_file o;
 	float *buf;
 
 	kdc_init(argv[0]);
@@ -89,7 +89,7 @@ main(int argc, char **argv)
 		        kds_header_of(r)->temp, T, KDS_MAX_TEMP);
 	if (!(buf = malloc(4 * (size_t)h.k)))
 		kdc_die("out of memory");
-	if (kdo_open(&o, outpath, 1, &e))
+	if (kdout_open(&o, outpath, 1, &e))
 		kdc_fail(&e);
 	if (!(w = kds_create(o.fp, o.name, &h, &e)))
 		goto fail;
@@ -99,13 +99,13 @@ main(int argc, char **argv)
 		if (kds_write(w, &rec, &e))
 			goto fail;
 	}
-	if (c < 0 || kds_finish(w, &e) || kdo_commit(&o, &e))
+	if (c < 0 || kds_finish(w, &e) || kdout_commit(&o, &e))
 		goto fail;
 	kds_writer_free(w);
 	kds_close(r);
 	free(buf);
 	return 0;
 fail:
-	kdo_abort(&o);
+	kdout_abort(&o);
 	kdc_fail(&e);
 }

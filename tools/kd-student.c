@@ -210,7 +210,7 @@ main(int argc, char **argv)
 #ifdef KD_MPI
 	m = kdc_train_fit(&cfg, &d, K, all.names, all.names_len);
 	kdmpi_same_params(m);
-	if (rank == 0 && kdm_save(m, cfg.output, &e))
+	if (rank == 0 && kdmod_save(m, cfg.output, &e))
 		kdc_fail(&e);
 	kdmpi_end(&cfg, m->nparams);
 	kdm_free(m);

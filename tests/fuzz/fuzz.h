@@ -1,5 +1,5 @@
 /* fuzz.h: what the fuzz targets share: the input as a file that a path
- * names, for readers that open a path (kdm_load, kdd_csv_load,
+ * names, for readers that open a path (kdmod_load, kdd_csv_load,
  * kdd_idx_load). The file is an anonymous memory file (memfd), reused from
  * one input to the next and named "/proc/self/fd/N", so no disk is
  * touched and nothing is left behind. */

@@ -1,5 +1,5 @@
-/* fuzz_model: the model file reader (kdm_load_mem, the same parser as
- * kdm_load) on any bytes; a model it accepts is run once on a row of
+/* fuzz_model: the model file reader (kdmod_load_mem, the same parser as
+ * kdmod_load) on any bytes; a model it accepts is run once on a row of
  * zeros, and its class names are looked up. With bit 0 of the first byte
  * set, the rest gets a correct CRC-32 in its last 4 bytes before it is
  * read, so that mutations reach the checks after the checksum (the
@@ -32,10 +32,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		crc = crc32(crc, fixed, (uInt)(size - 4));
 		for (int i = 0; i < 4; i++)
 			fixed[size - 4 + (size_t)i] = (uint8_t)(crc >> (8 * i));
-		m = kdm_load_mem(fixed, size, "fuzz", &e);
+		m = kdmod_load_mem(fixed, size, "fuzz", &e);
 		free(fixed);
 	} else {
-		m = kdm_load_mem(data + 1, size - 1, "fuzz", &e);
+		m = kdmod_load_mem(data + 1, size - 1, "fuzz", &e);
 	}
 	if (!m)
 		return 0;

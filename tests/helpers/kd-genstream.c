@@ -46,7 +46,7 @@ main(int argc, char **argv)
 	kds_header h;
 	kdr_rng rng;
 	kd_err e;
-	kdo_file o;
+	kdout_file o;
 	kds_writer *w;
 	float *z, *v, *x;
 	int c, u8 = 0;
@@ -83,7 +83,7 @@ main(int argc, char **argv)
 	x = malloc(4 * (size_t)h.dim + 4);
 	if (!z || !v || !x)
 		kdc_die("out of memory");
-	if (kdo_open(&o, outpath, 1, &e) || !(w = kds_create(o.fp, o.name, &h, &e)))
+	if (kdout_open(&o, outpath, 1, &e) || !(w = kds_create(o.fp, o.name, &h, &e)))
 		kdc_fail(&e);
 	for (long long i = 0; i < rows; i++) {
 		kds_record r;
@@ -103,7 +103,7 @@ main(int argc, char **argv)
 		if (kds_write(w, &r, &e))
 			kdc_fail(&e);
 	}
-	if (kds_finish(w, &e) || kdo_commit(&o, &e))
+	if (kds_finish(w, &e) || kdout_commit(&o, &e))
 		kdc_fail(&e);
 	kds_writer_free(w);
 	free(z);

@@ -93,7 +93,7 @@ main(int argc, char **argv)
 		if (kdm_set_names(m, names, len, &e))
 			kdc_fail(&e);
 	}
-	if (kdm_save(m, out, &e))
+	if (kdmod_save(m, out, &e))
 		kdc_fail(&e);
 	kdm_free(m);
 	return 0;

@@ -1,5 +1,5 @@
 /* test_model.c: the .kdm model file: a bit-identical round trip, the
- * layout byte by byte, and every way kdm_load must refuse a bad file, with
+ * layout byte by byte, and every way kdmod_load must refuse a bad file, with
  * files written by hand in a temporary directory. */
 #include "model.h"
 #include "kdtest.h"
@@ -114,7 +114,7 @@ static void
 expect_fail(const char *path, const char *want, int line)
 {
 	kd_err e = {{0}, 0};
-	kdm_model *m = kdm_load(path, &e);
+	kdm_model *m = kdmod_load(path, &e);
 
 	if (m || !strstr(e.msg, want)) {
 		printf("# line %d: want '%s', got %s '%s'\n", line, want,
@@ -148,8 +148,8 @@ test_round_trip(void)
 	kdm_model *m = sample(), *r;
 
 	tpath(path, sizeof path, "m.kdm");
-	KT_CHECK(kdm_save(m, path, &e) == 0);
-	r = kdm_load(path, &e);
+	KT_CHECK(kdmod_save(m, path, &e) == 0);
+	r = kdmod_load(path, &e);
 	KT_CHECK(r != NULL);
 	if (!r) {
 		printf("# %s\n", e.msg);
@@ -183,8 +183,8 @@ test_round_trip(void)
 	/* no standardisation, no names; saving over an existing file */
 	kdm_set_standardize(m, NULL, NULL, NULL);
 	kdm_set_names(m, NULL, 0, NULL);
-	KT_CHECK(kdm_save(m, path, &e) == 0);
-	r = kdm_load(path, &e);
+	KT_CHECK(kdmod_save(m, path, &e) == 0);
+	r = kdmod_load(path, &e);
 	KT_CHECK(r && !r->standardize && !r->names && r->names_len == 0);
 	KT_CHECK(r && memcmp(r->params, m->params, m->nparams * 4) == 0);
 	kdm_free(r);
@@ -205,7 +205,7 @@ test_layout(void)
 	mode_t old = umask(022);
 
 	tpath(path, sizeof path, "layout.kdm");
-	KT_CHECK(kdm_save(m, path, NULL) == 0);
+	KT_CHECK(kdmod_save(m, path, NULL) == 0);
 	umask(old);
 	KT_CHECK(stat(path, &st) == 0 && (st.st_mode & 0777) == 0644);
 	p = read_file(path, &n);
@@ -253,7 +253,7 @@ good_image(size_t *n)
 	unsigned char *p;
 
 	tpath(path, sizeof path, "good.kdm");
-	kdm_save(m, path, NULL);
+	kdmod_save(m, path, NULL);
 	p = read_file(path, n);
 	unlink(path);
 	kdm_free(m);
@@ -337,7 +337,7 @@ test_reject_truncated(void)
 		kd_err e = {{0}, 0};
 		kdm_model *m;
 		write_file(path, p, cut);
-		m = kdm_load(path, &e);
+		m = kdmod_load(path, &e);
 		if (m || !strstr(e.msg, cut < 4 ? "not a kd model file"
 		                                 : "truncated")) {
 			printf("# cut at %zu: %s\n", cut, e.msg);
@@ -366,7 +366,7 @@ test_reject_flipped(void)
 		p[i] ^= 0xA5;
 		write_file(path, p, n);
 		p[i] ^= 0xA5;
-		m = kdm_load(path, &e);
+		m = kdmod_load(path, &e);
 		if (m || (i >= hdr && !strstr(e.msg, "checksum mismatch"))) {
 			printf("# flip at %zu: %s\n", i, e.msg);
 			bad++;
@@ -456,7 +456,7 @@ test_reject_sizes(void)
 		kdm_model *m;
 		tpath(path, sizeof path, "tiny.kdm");
 		write_file(path, p, 60);
-		m = kdm_load(path, &e);
+		m = kdmod_load(path, &e);
 		KT_CHECK(m && m->D == 2 && m->K == 2 && m->params[0] == 0.0f);
 		kdm_free(m);
 		unlink(path);
@@ -484,7 +484,7 @@ test_load_from_pipe(void)
 			_exit(fd >= 0 && close(fd) == 0 ? 0 : 1);
 		}
 		kd_err e = {{0}, 0};
-		kdm_model *m = kdm_load(path, &e);
+		kdm_model *m = kdmod_load(path, &e);
 		int st;
 		waitpid(pid, &st, 0);
 		if (round == 0) {
@@ -507,7 +507,7 @@ test_save_failures(void)
 	kd_err e = {{0}, 0};
 
 	tpath(path, sizeof path, "no/such/dir/m.kdm");
-	KT_CHECK(kdm_save(m, path, &e) == -1);
+	KT_CHECK(kdmod_save(m, path, &e) == -1);
 	KT_CHECK(strstr(e.msg, "cannot create a temporary file for") != NULL);
 	KT_CHECK(strstr(e.msg, "No such file or directory") != NULL);
 	/* a directory is refused before anything is written */
@@ -515,7 +515,7 @@ test_save_failures(void)
 	KT_CHECK(mkdir(sub, 0700) == 0);
 	tpath(path, sizeof path, "adir/x");
 	KT_CHECK(mkdir(path, 0700) == 0);
-	KT_CHECK(kdm_save(m, sub, &e) == -1);
+	KT_CHECK(kdmod_save(m, sub, &e) == -1);
 	KT_CHECK(strstr(e.msg, "Is a directory") != NULL);
 	KT_CHECK(count_entries() == 1); /* adir alone */
 	rmdir(path);

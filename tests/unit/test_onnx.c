@@ -217,7 +217,7 @@ test_onnx_fields(void)
 		kdm_free(m);
 		return;
 	}
-	snprintf(fp, sizeof fp, "%016llx", (unsigned long long)kdm_fingerprint(m));
+	snprintf(fp, sizeof fp, "%016llx", (unsigned long long)kdmod_fingerprint(m));
 	while ((r = next(&s, &f)) == 1) {
 		if (f.num == 1 && f.type == 0)
 			ir = (int)f.v;

@@ -1,4 +1,4 @@
-/* test_out.c: kdo_open/kdo_commit/kdo_abort (lib/out.c): a file appears
+/* test_out.c: kdout_open/kdout_commit/kdout_abort (lib/out.c): a file appears
  * whole or not at all, and a writer stopped by a signal at any moment
  * leaves no temporary behind. */
 #include "out.h"
@@ -66,24 +66,24 @@ scan(int *whole)
 static void
 test_commit_and_abort(void)
 {
-	kdo_file o;
+	kdout_file o;
 	kd_err e;
 	int whole = 1;
 	char p[128];
 
 	make_dir();
 	snprintf(p, sizeof p, "%s/f", dir);
-	KT_CHECK(kdo_open(&o, p, 1, &e) == 0);
+	KT_CHECK(kdout_open(&o, p, 1, &e) == 0);
 	fputs(TEXT, o.fp);
 	KT_CHECK(access(p, F_OK) != 0); /* not there until committed */
-	KT_CHECK(kdo_commit(&o, &e) == 0);
+	KT_CHECK(kdout_commit(&o, &e) == 0);
 	KT_CHECK(access(p, F_OK) == 0);
 	KT_CHECK(scan(&whole) == 0);
 	KT_CHECK(whole);
 
-	KT_CHECK(kdo_open(&o, p, 1, &e) == 0);
+	KT_CHECK(kdout_open(&o, p, 1, &e) == 0);
 	fputs(TEXT, o.fp);
-	kdo_abort(&o);
+	kdout_abort(&o);
 	KT_CHECK(access(p, F_OK) != 0);
 	KT_CHECK(scan(&whole) == 0);
 	rmdir(dir);
@@ -98,7 +98,7 @@ idle(void *arg)
 	return NULL;
 }
 
-/* writer: kdo_open, one line, kdo_commit, for ever, in a child process;
+/* writer: kdout_open, one line, kdout_commit, for ever, in a child process;
  * with a second thread that takes signals when the writer blocks them */
 static void
 writer(int threads)
@@ -112,12 +112,12 @@ writer(int threads)
 	}
 	snprintf(p, sizeof p, "%s/f", dir);
 	for (;;) {
-		kdo_file o;
+		kdout_file o;
 		kd_err e;
-		if (kdo_open(&o, p, 1, &e))
+		if (kdout_open(&o, p, 1, &e))
 			_exit(3);
 		fputs(TEXT, o.fp);
-		if (kdo_commit(&o, &e))
+		if (kdout_commit(&o, &e))
 			_exit(4);
 	}
 }

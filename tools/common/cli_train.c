@@ -533,7 +533,7 @@ kdc_train_model(const kdc_train_cfg *cfg, const kdt_data *d, size_t K,
 	kdm_model *m = kdc_train_fit(cfg, d, K, names, names_len);
 	kd_err e;
 
-	if (kdm_save(m, cfg->output, &e))
+	if (kdmod_save(m, cfg->output, &e))
 		kdc_fail(&e);
 	kdm_free(m);
 }

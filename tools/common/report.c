@@ -463,7 +463,7 @@ kdrep_plot_script(FILE *f, const kde_result *r, size_t n, kd_err *e)
 
 /* run_gnuplot: run gnuplot on the script in fd (as its standard input)
  * and copy what it writes on its standard output, the picture, to out,
- * through a pipe, so that the writes are kd's own and checked (kdo_commit)
+ * through a pipe, so that the writes are kd's own and checked (kdout_commit)
  * whatever out is; *png is set to 1 when it starts with the PNG
  * signature. 0, or -1 with e set. */
 static int
@@ -510,7 +510,7 @@ run_gnuplot(int fd, FILE *out, const char *path, int *png, kd_err *e)
 		if (got < 8 && (size_t)r >= 8 - got)
 			*png = got == 0 && !memcmp(buf, sig, 8);
 		got += (size_t)r;
-		fwrite(buf, 1, (size_t)r, out); /* kdo_commit checks it */
+		fwrite(buf, 1, (size_t)r, out); /* kdout_commit checks it */
 	}
 	close(p[0]);
 	while (waitpid(pid, &st, 0) < 0)
@@ -537,7 +537,7 @@ static int
 draw(const char *path, int (*script)(FILE *, const void *, kd_err *),
      const void *arg, kd_err *e)
 {
-	kdo_file o;
+	kdout_file o;
 	FILE *sf;
 	int png;
 
@@ -551,7 +551,7 @@ draw(const char *path, int (*script)(FILE *, const void *, kd_err *),
 	}
 	/* gnuplot draws into the temporary of an atomic output file, which
 	 * is renamed into place only once the picture is known to be whole */
-	if (kdo_open(&o, path, 1, e)) {
+	if (kdout_open(&o, path, 1, e)) {
 		fclose(sf);
 		return -1;
 	}
@@ -568,10 +568,10 @@ draw(const char *path, int (*script)(FILE *, const void *, kd_err *),
 		goto fail;
 	}
 	fclose(sf);
-	return kdo_commit(&o, e);
+	return kdout_commit(&o, e);
 fail:
 	fclose(sf);
-	kdo_abort(&o);
+	kdout_abort(&o);
 	return -1;
 }
 
