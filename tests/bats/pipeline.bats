@@ -337,3 +337,17 @@ ensemble student-from-ensemble test 500"
 	assert_failure
 	assert_output --partial 'nolog: no validation error in this log'
 }
+
+@test "a run's results stay in its work folder; make publish makes them the reference" {
+	# tiny's R set aside: the default, under W
+	run env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -C "$REPO/pipelines" BIN="$KD_BIN" TRAIN="$PWD/train.csv" \
+		TEST="$PWD/test.csv" W="$PWD/work" REF="$PWD/ref" NVAL=300 T_HIDDEN=32,32 S_HIDDEN=16,16 \
+		JITTER=0 FLIP= T_EPOCHS=2 S_EPOCHS=2 S_WARMUP=1 THREADS=1 T=4 demo
+	assert_success
+	file_exists work/results/demo.json work/results/demo.txt
+	file_missing ref
+	run env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -C "$REPO/pipelines" W="$PWD/work" REF="$PWD/ref" publish
+	assert_success
+	cmp work/results/demo.json ref/demo.json
+	grep -q "^| teacher" ref/RESULTS.md
+}
