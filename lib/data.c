@@ -267,7 +267,7 @@ load_kds(const char *path, const kdd_load_opts *o, kdd_set *out, kd_err *e)
 	if (out->d == 0) {
 		kdd_free(out);
 		kd_err_set(e, KD_EFORMAT, "'%s': the stream carries no inputs "
-		           "(write it with kd-teacher --inputs)", path);
+		           "(a stream used as data must carry its rows' inputs)", path);
 		return -1;
 	}
 	if (o->csv.unlabelled && out->y) {

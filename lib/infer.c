@@ -62,7 +62,7 @@ kdi_run(const char *model_path, const char *data, const char *out_path,
 		goto done;
 	}
 	if (o->mirror && !kdd_is_image(&s)) {
-		kd_err_set(e, KD_EUSAGE, "'%s': --mirror needs images, and its rows are %zu "
+		kd_err_set(e, KD_EUSAGE, "'%s': mirrored rows need images, and its rows are %zu "
 		           "numbers without an image shape", data, s.d);
 		goto done;
 	}

@@ -299,7 +299,7 @@ parse_meta(importer *im, char **f, size_t nf, const kdcat_import_opts *o, kd_err
 		}
 	}
 	if (o->kind >= 0 && im->meta_kind >= 0 && o->kind != im->meta_kind) {
-		kd_err_set(e, KD_EMISMATCH, "'%s':%zu: --kind %s, but the file holds %s",
+		kd_err_set(e, KD_EMISMATCH, "'%s':%zu: the kind given is %s, but the file holds %s",
 		           im->path, line, kdp_kind_name(o->kind), kdp_kind_name(im->meta_kind));
 		return -1;
 	}
@@ -358,7 +358,7 @@ setup_kdcat_header(importer *im, char **f, size_t nf, int kind, kd_err *e)
 		im->h.k++;
 	}
 	if (kind >= 0 && hkind >= 0 && kind != hkind) {
-		kd_err_set(e, KD_EMISMATCH, "'%s': --kind %s, but the header names %s columns",
+		kd_err_set(e, KD_EMISMATCH, "'%s': the kind given is %s, but the header names %s columns",
 		           im->path, kdp_kind_name(kind), kdp_kind_name(hkind));
 		return -1;
 	}

@@ -138,13 +138,13 @@ kdst_load(const kdst_in *in, int loss, const kdd_load_opts *lo,
 		if (attach_data(set, name, h.data_fp, in->data, lo, e))
 			goto fail;
 	} else if (set->d == 0) {
-		kd_err_set(e, KD_EUSAGE, "'%s': the stream carries no inputs: give the data "
-		           "(kd-student ... DATA) or write the stream with kd-teacher --inputs", name);
+		kd_err_set(e, KD_EUSAGE, "'%s': the stream carries no inputs: the data set it "
+		           "was made from is needed, or a stream that carries them", name);
 		goto fail;
 	}
 	if (loss == KDT_MSE) {
 		if (h.kind != KDP_LOGITS) {
-			kd_err_set(e, KD_EUSAGE, "'%s': --loss mse-logits needs a logits stream, this one holds %s",
+			kd_err_set(e, KD_EUSAGE, "'%s': the loss mse-logits needs a logits stream, this one holds %s",
 			           name, kdp_kind_name(h.kind));
 			goto fail;
 		}

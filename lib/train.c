@@ -317,7 +317,7 @@ check(const kdm_model *m, const kdt_data *d, const kdt_opts *o, kd_err *e)
 		if (!t->y) {
 			kd_err_set(e, KD_EUSAGE, "%s", o->loss == KDT_HARD ?
 			           "the training data has no labels" :
-			           "--alpha below 1 needs labels, and the training data has none");
+			           "alpha below 1 (a share of hard labels) needs labels, and the training data has none");
 			return -1;
 		}
 		for (size_t i = 0; i < t->n; i++)
@@ -340,7 +340,7 @@ check(const kdm_model *m, const kdt_data *d, const kdt_opts *o, kd_err *e)
 		return -1;
 	}
 	if (o->mixup > 0 && o->loss != KDT_HARD) {
-		kd_err_set(e, KD_EUSAGE, "--mixup trains on hard labels only: a teacher's "
+		kd_err_set(e, KD_EUSAGE, "mixup trains on hard labels only: a teacher's "
 		           "targets for a mixed image are not the mix of its targets");
 		return -1;
 	}
@@ -686,7 +686,7 @@ step(fit *f, size_t ep, size_t i, kd_err *e)
 	}
 	if (!isfinite(loss)) {
 		kd_err_set(e, KD_ERANGE, "training diverged in epoch %zu: the loss became %s; "
-		           "try a smaller --lr (now %g)", ep + 1, isnan(loss) ? "nan" : "infinite", o->lr);
+		           "try a smaller learning rate (now %g)", ep + 1, isnan(loss) ? "nan" : "infinite", o->lr);
 		return -1;
 	}
 	f->p.lr = kdt_step_lr(o, ep, i / f->G, f->steps);
@@ -748,7 +748,7 @@ end_epoch(fit *f, size_t ep, kd_err *e)
 		f->first_loss = p->loss;
 	else if (p->loss > 10.0 * f->first_loss + 1.0) {
 		kd_err_set(e, KD_ERANGE, "training diverged in epoch %zu: the loss rose from %g to %g; "
-		           "try a smaller --lr (now %g)", ep + 1, f->first_loss, p->loss, o->lr);
+		           "try a smaller learning rate (now %g)", ep + 1, f->first_loss, p->loss, o->lr);
 		return -1;
 	}
 	p->val_error = -1;

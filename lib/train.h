@@ -152,7 +152,7 @@ typedef struct kdt_data {
  * the state there at the end of each epoch (before the report); with
  * o->resume, starts from the state saved there by the same run (ckpt.h).
  * 0, or -1 with e set: bad options or data, out of memory, divergence
- * ("training diverged in epoch 3: the loss became nan; try a smaller --lr
+ * ("training diverged in epoch 3: the loss became nan; try a smaller learning rate
  * (now 0.05)"), or a checkpoint that cannot be written or resumed. */
 int kdt_fit(kdm_model *m, const kdt_data *d, const kdt_opts *o,
             kdt_report_fn report, void *ctx, kd_err *e);

@@ -745,7 +745,7 @@ byte_steps() {
 	assert_equal "$stderr" "kd-cat: 's.csv':1: -T 2, but the file is at temperature 4"
 	run --separate-stderr kd-cat --import --kind logits -o x.kd s.csv
 	assert_equal "$status" 1
-	assert_equal "$stderr" "kd-cat: 's.csv':1: --kind logits, but the file holds probs"
+	assert_equal "$stderr" "kd-cat: 's.csv':1: the kind given is logits, but the file holds probs"
 	# a name too few, a field kd-cat does not write, no column names after it
 	sed '1s/,"c;d"$//' s.csv > few.csv
 	run --separate-stderr kd-cat --import -o x.kd few.csv

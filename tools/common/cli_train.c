@@ -135,7 +135,7 @@ const char kdc_train_help[] =
 	"cross-entropy at T=1 against the rows' labels (or, without, the\n"
 	"teacher's classes). A loss that\n"
 	"becomes NaN or explodes stops the run without a model ('training\n"
-	"diverged in epoch N: ...; try a smaller --lr'). When more than a fifth\n"
+	"diverged in epoch N: ...; try a smaller learning rate'). When more than a fifth\n"
 	"of a hidden layer's units never fire at the end on the validation rows\n"
 	"(the training rows if under 500 are held out), a warning says so (dead\n"
 	"ReLUs, which learn no more); the model is still written.\n";
