@@ -41,7 +41,7 @@ kdckpt_save(const char *path, const kdckpt_state *s, kd_err *e)
 
 	memset(h, 0, sizeof h);
 	memcpy(h, MAGIC, 4);
-	kd_put_u32(h + 4, KDK_FORMAT_VERSION);
+	kd_put_u32(h + 4, KDCKPT_FORMAT_VERSION);
 	kd_put_u32(h + 8, s->fingerprint);
 	kd_put_u32(h + 12, flags_of(s));
 	kd_put_u64(h + 16, s->epoch);
@@ -116,9 +116,9 @@ load(kdbin_reader *r, kdckpt_state *s, uint64_t size)
 		return -1;
 	}
 	version = kd_get_u32(h + 4);
-	if (version != KDK_FORMAT_VERSION) {
+	if (version != KDCKPT_FORMAT_VERSION) {
 		kd_err_set(e, KD_EFORMAT, "'%s': checkpoint format version %lu is not supported (this kd reads version %d)",
-		           path, (unsigned long)version, KDK_FORMAT_VERSION);
+		           path, (unsigned long)version, KDCKPT_FORMAT_VERSION);
 		return -1;
 	}
 	if (size < HEADER_SIZE) {

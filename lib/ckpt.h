@@ -21,7 +21,7 @@
 #include "kd_err.h"
 #include "rng.h"
 
-#define KDK_FORMAT_VERSION 1
+#define KDCKPT_FORMAT_VERSION 1
 
 /* the state of a run between two epochs; the arrays belong to the caller */
 typedef struct kdckpt_state {

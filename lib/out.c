@@ -27,13 +27,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define KDO_MAX_PENDING 16
+#define KDOUT_MAX_PENDING 16
 
 #if ATOMIC_INT_LOCK_FREE != 2
 #error "out.c needs lock-free atomic int for its signal handler"
 #endif
 
-static char *volatile pending[KDO_MAX_PENDING];
+static char *volatile pending[KDOUT_MAX_PENDING];
 static int handlers_set;
 static atomic_int busy;  /* threads inside a busy section */
 static atomic_int dying; /* a handler has started */
@@ -45,7 +45,7 @@ on_signal(int sig)
 	atomic_store(&dying, 1);
 	while (atomic_load(&busy) > 0)
 		; /* another thread is creating or untracking a temporary */
-	for (int i = 0; i < KDO_MAX_PENDING; i++)
+	for (int i = 0; i < KDOUT_MAX_PENDING; i++)
 		if (pending[i])
 			unlink(pending[i]);
 	signal(sig, SIG_DFL);
@@ -96,7 +96,7 @@ track(char *tmp)
 		}
 		handlers_set = 1;
 	}
-	for (int i = 0; i < KDO_MAX_PENDING; i++)
+	for (int i = 0; i < KDOUT_MAX_PENDING; i++)
 		if (!pending[i]) {
 			pending[i] = tmp;
 			return;
@@ -106,7 +106,7 @@ track(char *tmp)
 static void
 untrack(const char *tmp)
 {
-	for (int i = 0; i < KDO_MAX_PENDING; i++)
+	for (int i = 0; i < KDOUT_MAX_PENDING; i++)
 		if (pending[i] == tmp)
 			pending[i] = NULL;
 }
