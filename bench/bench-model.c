@@ -7,10 +7,14 @@
  * the student (784-800-800-10, no dropout), at batch 128: training
  * samples/s and GFLOP/s, inference samples/s (batch 256), and the sgemm
  * GFLOP/s of a 2048 x 2048 x 2048 product; training FLOPs are counted as
- * 6 x weights per sample less the input gradient of the first layer. */
+ * 6 x weights per sample less the input gradient of the first layer. Beside
+ * kd's training rate, the probe's (below): the same network trained by the
+ * least work a step must do, and kd's rate as a share of it. */
 #include <getopt.h>
 #include <stdio.h>
+#include <math.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "blas.h"
@@ -50,6 +54,146 @@ sgemm_gflops(double secs)
 	return 2.0 * (double)n * (double)n * (double)n * reps / t / 1e9;
 }
 
+/* ---- the probe: the least work a training step must do ----
+ *
+ * The same MLP trained without kd, as a plain loop on the same sgemm:
+ * forward, per layer one sgemm (Z = A W^T) and one pass for bias and
+ * ReLU; the softmax cross-entropy's gradient; backward, per layer the
+ * weight-gradient sgemm (dW = dZ^T A), the bias gradient (column sums of
+ * dZ), the input-gradient sgemm (dA = dZ W, not for the first layer) and
+ * one pass for the ReLU's gradient; then one pass of SGD with momentum
+ * over every parameter. No dropout, max-norm, shuffling or copies: what
+ * kd does beyond this is its overhead. Parameters are one array, W_0, b_0,
+ * W_1, ..., like kd's. */
+
+typedef struct probe {
+	size_t L, B, sizes[8];
+	float *p, *g, *v;          /* parameters, gradients, velocities */
+	float *W[8], *b[8], *dW[8], *db[8];
+	float *A[9], *dA[9];       /* activations (B, sizes[l]) and gradients */
+	size_t np;
+} probe;
+
+static int
+probe_init(probe *q, const size_t *sizes, size_t L, size_t B)
+{
+	size_t off = 0;
+	kdr_rng rng;
+
+	memset(q, 0, sizeof *q);
+	q->L = L;
+	q->B = B;
+	for (size_t l = 0; l <= L; l++)
+		q->sizes[l] = sizes[l];
+	for (size_t l = 0; l < L; l++)
+		q->np += sizes[l + 1] * sizes[l] + sizes[l + 1];
+	q->p = calloc(q->np, 4);
+	q->g = calloc(q->np, 4);
+	q->v = calloc(q->np, 4);
+	if (!q->p || !q->g || !q->v)
+		return -1;
+	kdr_init(&rng, 7);
+	for (size_t l = 0; l < L; l++) {
+		size_t nw = sizes[l + 1] * sizes[l];
+		q->W[l] = q->p + off;
+		q->dW[l] = q->g + off;
+		q->b[l] = q->p + off + nw;
+		q->db[l] = q->g + off + nw;
+		for (size_t i = 0; i < nw; i++)
+			q->W[l][i] = (kdr_uniform(&rng) - 0.5f) * 0.1f;
+		off += nw + sizes[l + 1];
+	}
+	for (size_t l = 0; l <= L; l++)
+		if (!(q->A[l] = malloc(B * sizes[l] * 4)) || !(q->dA[l] = malloc(B * sizes[l] * 4)))
+			return -1;
+	return 0;
+}
+
+static void
+probe_free(probe *q)
+{
+	free(q->p);
+	free(q->g);
+	free(q->v);
+	for (size_t l = 0; l <= q->L; l++) {
+		free(q->A[l]);
+		free(q->dA[l]);
+	}
+}
+
+/* probe_step: one step on the batch x (B, sizes[0]) with labels y */
+static void
+probe_step(probe *q, const float *x, const int32_t *y, float lr)
+{
+	size_t B = q->B, L = q->L, K = q->sizes[L];
+
+	memcpy(q->A[0], x, B * q->sizes[0] * 4); /* kd reads its batch in place too */
+	for (size_t l = 0; l < L; l++) {
+		size_t in = q->sizes[l], out = q->sizes[l + 1];
+		float *Z = q->A[l + 1];
+		kdb_sgemm(0, 1, B, out, in, 1, q->A[l], in, q->W[l], in, 0, Z, out);
+		for (size_t r = 0; r < B; r++)
+			for (size_t j = 0; j < out; j++) {
+				float z = Z[r * out + j] + q->b[l][j];
+				Z[r * out + j] = l + 1 < L && z < 0 ? 0 : z;
+			}
+	}
+	/* softmax cross-entropy: dZ = (softmax(z) - onehot(y)) / B */
+	for (size_t r = 0; r < B; r++) {
+		float *z = q->A[L] + r * K, *d = q->dA[L] + r * K, mx = z[0], sum = 0;
+		for (size_t k = 1; k < K; k++)
+			mx = z[k] > mx ? z[k] : mx;
+		for (size_t k = 0; k < K; k++)
+			sum += d[k] = expf(z[k] - mx);
+		for (size_t k = 0; k < K; k++)
+			d[k] = (d[k] / sum - (k == (size_t)y[r])) / (float)B;
+	}
+	for (size_t l = L; l-- > 0;) {
+		size_t in = q->sizes[l], out = q->sizes[l + 1];
+		const float *dZ = q->dA[l + 1];
+		kdb_sgemm(1, 0, out, in, B, 1, dZ, out, q->A[l], in, 0, q->dW[l], in);
+		memset(q->db[l], 0, out * 4);
+		for (size_t r = 0; r < B; r++)
+			for (size_t j = 0; j < out; j++)
+				q->db[l][j] += dZ[r * out + j];
+		if (l == 0)
+			break;
+		kdb_sgemm(0, 0, B, in, out, 1, dZ, out, q->W[l], in, 0, q->dA[l], in);
+		for (size_t i = 0; i < B * in; i++) /* ReLU's gradient */
+			q->dA[l][i] = q->A[l][i] > 0 ? q->dA[l][i] : 0;
+	}
+	for (size_t i = 0; i < q->np; i++) { /* SGD with momentum 0.9 */
+		q->v[i] = 0.9f * q->v[i] - lr * q->g[i];
+		q->p[i] += q->v[i];
+	}
+}
+
+/* probe_rate: the probe's training samples/s on the network of hidden
+ * widths hidden (nh) over X (N rows), for secs seconds */
+static double
+probe_rate(const size_t *hidden, size_t nh, const float *X, const int32_t *y, size_t N,
+           size_t D, size_t K, size_t B, double secs)
+{
+	size_t sizes[8] = { D }, steps = 0;
+	double t0, t;
+	probe q;
+
+	for (size_t i = 0; i < nh; i++)
+		sizes[i + 1] = hidden[i];
+	sizes[nh + 1] = K;
+	if (probe_init(&q, sizes, nh + 1, B))
+		kdc_die("probe: out of memory");
+	probe_step(&q, X, y, 0.01f); /* warm up */
+	t0 = now_s();
+	do {
+		size_t off = (steps * B) % (N - B);
+		probe_step(&q, X + off * D, y + off, 0.01f);
+		steps++;
+	} while ((t = now_s() - t0) < secs);
+	probe_free(&q);
+	return (double)(steps * B) / t;
+}
+
 static void
 bench(const char *name, const size_t *hidden, size_t nh, const kdm_opts *o,
       double secs, double peak)
@@ -62,7 +206,7 @@ bench(const char *name, const size_t *hidden, size_t nh, const kdm_opts *o,
 	float *X = malloc(N * D * 4), *dl = malloc(B * K * 4), *lg = malloc(BI * K * 4);
 	int32_t *y = malloc(N * sizeof *y);
 	kdr_rng rng;
-	double flops_fwd = 0, flops_train, t0, t, tr_rate, in_rate;
+	double flops_fwd = 0, flops_train, t0, t, tr_rate, in_rate, pr_rate;
 	size_t steps = 0, rows = 0;
 
 	if (!m || !tr || !ws || !X || !dl || !lg || !y)
@@ -94,9 +238,10 @@ bench(const char *name, const size_t *hidden, size_t nh, const kdm_opts *o,
 		rows += BI;
 	} while ((t = now_s() - t0) < secs);
 	in_rate = (double)rows / t;
-	printf("%-28s %12.0f %10.1f %9.0f%% %14.0f %10.1f\n", name, tr_rate,
+	pr_rate = probe_rate(hidden, nh, X, y, N, D, K, B, secs);
+	printf("%-28s %12.0f %10.1f %9.0f%% %12.0f %9.0f%% %14.0f %10.1f\n", name, tr_rate,
 	       tr_rate * flops_train / 1e9, 100.0 * tr_rate * flops_train / 1e9 / peak,
-	       in_rate, in_rate * flops_fwd / 1e9);
+	       pr_rate, 100.0 * tr_rate / pr_rate, in_rate, in_rate * flops_fwd / 1e9);
 	kdm_train_free(tr);
 	kdm_ws_free(ws);
 	kdm_free(m);
@@ -134,8 +279,8 @@ main(int argc, char **argv)
 	peak = sgemm_gflops(secs / 2);
 	printf("== model: %d BLAS threads, OpenBLAS %s kernels; cblas_sgemm 2048^3: %.1f GFLOP/s\n",
 	       kdb_get_threads(), kdb_core(), peak);
-	printf("%-28s %12s %10s %10s %14s %10s\n", "model (batch 128)", "train smp/s",
-	       "GFLOP/s", "of sgemm", "infer smp/s", "GFLOP/s");
+	printf("%-28s %12s %10s %10s %12s %10s %14s %10s\n", "model (batch 128)", "train smp/s",
+	       "GFLOP/s", "of sgemm", "probe smp/s", "of probe", "infer smp/s", "GFLOP/s");
 	bench("784-1200-1200-10 teacher", th, 2, &teacher, secs, peak);
 	bench("784-800-800-10 student", sh, 2, &student, secs, peak);
 	return 0;
