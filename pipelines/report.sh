@@ -298,6 +298,17 @@ results)
 		echo "|---|---|---|---|"
 		jq -r '.pairs[] | "| \(.names // (.classes | map(tostring)) | join(", ")) | \(.mean * 1000 | round / 1000) | \(.p_ab * 1000 | round / 1000) | \(.p_ba * 1000 | round / 1000) |"' "$dir/similar.json"
 		echo
+		# two sentences from the matrix: the class the teacher is least
+		# sure of and which classes lean on it most; the pair held most
+		# alike and the class held most apart
+		jq -r 'def r2: (. * 100 | round) / 100;
+			def nm(i): (.class_names // [])[i] // (i | tostring);
+			. as $s | [range(0; .classes) | select($s.matrix[.] != null)] as $cs
+			| ($cs | min_by($s.matrix[.][.])) as $u
+			| ($cs | max_by($s.matrix[.][.])) as $a
+			| [$s.most_alike[] | select(.alike == $u)] as $lean
+			| "The class the teacher is least sure of is \(nm($u)): its own images keep \($s.matrix[$u][$u] | r2) of their probability for it at T = \(.temperature), and it is the class most like \($lean | map(.name // (.class | tostring)) | join(", ")) (\($lean | map(.p | r2 | tostring) | join(", ")) of their images'"'"' probability). The pair held most alike is \(.pairs[0].names // (.pairs[0].classes | map(tostring)) | join(" and ")) (\(.pairs[0].mean | r2) each way on average); \(nm($a)) stands most apart, keeping \($s.matrix[$a][$a] | r2) for itself."' "$dir/similar.json"
+		echo
 		echo "![classes alike](similar.png)"
 	fi
 	;;
