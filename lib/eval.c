@@ -67,21 +67,10 @@ kde_bin_of(double conf)
 	return (int)c;
 }
 
-/* argmax: the index of the largest of K values, the first on ties */
-static size_t
-argmax(const float *v, size_t K)
-{
-	size_t best = 0;
-	for (size_t k = 1; k < K; k++)
-		if (v[k] > v[best])
-			best = k;
-	return best;
-}
-
 void
 kde_acc_add(kde_acc *a, const float *lp, int32_t label, const float *tlp)
 {
-	size_t K = a->K, pred = argmax(lp, K);
+	size_t K = a->K, pred = kdp_argmax(lp, K);
 
 	a->rows++;
 	if (a->labelled) {
@@ -112,7 +101,7 @@ kde_acc_add(kde_acc *a, const float *lp, int32_t label, const float *tlp)
 	}
 	if (a->teacher) {
 		double kl = 0.0;
-		if (argmax(tlp, K) == pred)
+		if (kdp_argmax(tlp, K) == pred)
 			a->agree++;
 		/* KL from log-probabilities: t (log t - log p), no ratio of
 		 * small numbers; t = 0 contributes nothing */

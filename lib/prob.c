@@ -135,3 +135,14 @@ fail:
 		*bad = i;
 	return -1;
 }
+
+size_t
+kdp_argmax(const float *v, size_t K)
+{
+	size_t best = 0;
+
+	for (size_t k = 1; k < K; k++)
+		if (v[k] > v[best])
+			best = k;
+	return best;
+}

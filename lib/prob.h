@@ -23,6 +23,10 @@ const char *kdp_kind_name(int kind);
 /* kdp_kind_parse: the kind named s, or -1. */
 int kdp_kind_parse(const char *s);
 
+/* kdp_argmax: the index of the largest of K values (K >= 1), the first
+ * on ties: a model's prediction. */
+size_t kdp_argmax(const float *v, size_t K);
+
 /* kdp_softmax: p = softmax(z / T) over K values; T > 0. */
 void kdp_softmax(const float *z, size_t K, double T, float *p);
 /* kdp_log_softmax: lp = log softmax(z / T) over K values; T > 0. */

@@ -10,6 +10,7 @@
 #include "ckpt.h"
 #include "le.h"
 #include "loss.h"
+#include "prob.h"
 #include "rng.h"
 
 #define EVAL_BATCH 256
@@ -164,17 +165,6 @@ nll(const float *z, size_t K, size_t c)
 	return log(sum) - ((double)z[c] - mx);
 }
 
-/* argmax of K values */
-static size_t
-argmax(const float *v, size_t K)
-{
-	size_t b = 0;
-	for (size_t k = 1; k < K; k++)
-		if (v[k] > v[b])
-			b = k;
-	return b;
-}
-
 /* count_wrong: *wrong = the rows from..to-1 of s that m classifies
  * wrongly, and *loss their summed cross-entropy (see kdt_error_rate).
  * 0 or -1. */
@@ -206,8 +196,8 @@ count_wrong(const kdm_model *m, const kdd_set *s, const float *targets,
 		size_t B = to - i < EVAL_BATCH ? to - i : EVAL_BATCH;
 		kdm_forward(m, ws, s->x + i * s->d, B, logits);
 		for (size_t b = 0; b < B; b++) {
-			size_t want = s->y ? (size_t)s->y[i + b] : argmax(targets + (i + b) * K, K);
-			*wrong += argmax(logits + b * K, K) != want;
+			size_t want = s->y ? (size_t)s->y[i + b] : kdp_argmax(targets + (i + b) * K, K);
+			*wrong += kdp_argmax(logits + b * K, K) != want;
 			*loss += nll(logits + b * K, K, want);
 		}
 	}
