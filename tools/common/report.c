@@ -1,6 +1,7 @@
 /* report.c: kd-eval's reports of kde_result's (lib/eval.h): an aligned
  * table, JSON lines, and a picture drawn by gnuplot (see report.h). */
 #include "report.h"
+#include "report_impl.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -19,11 +20,9 @@ extern char **environ;
 
 /* ---- the table ---- */
 
-#define CELL 48 /* bytes of one formatted cell */
-
-/* fmt_num: v with `dec` decimals (times `scale`), or "-" when NaN */
-static void
-fmt_num(char *buf, double v, double scale, int dec)
+/* kdrep_fmt_num: v with `dec` decimals (times `scale`), or "-" when NaN */
+void
+kdrep_fmt_num(char *buf, double v, double scale, int dec)
 {
 	if (isnan(v))
 		snprintf(buf, CELL, "-");
@@ -31,17 +30,17 @@ fmt_num(char *buf, double v, double scale, int dec)
 		snprintf(buf, CELL, "%.*f", dec, v * scale);
 }
 
-/* put_cell: s padded to width w, left- or right-aligned, after a gap */
-static void
-put_cell(FILE *f, const char *s, int w, int left, int first)
+/* kdrep_put_cell: s padded to width w, left- or right-aligned, after a gap */
+void
+kdrep_put_cell(FILE *f, const char *s, int w, int left, int first)
 {
 	if (!first)
 		fputs("  ", f);
 	fprintf(f, left ? "%-*s" : "%*s", w, s);
 }
 
-static int
-int_width(uint64_t v)
+int
+kdrep_int_width(uint64_t v)
 {
 	int w = 1;
 	while (v >= 10) {
@@ -59,14 +58,14 @@ print_confusion(FILE *f, const kde_result *r)
 	size_t K = a->K;
 	uint64_t max = 0;
 	int cw, lw = (int)strlen("true \\ predicted");
-	int rw = int_width(a->rows) > 4 ? int_width(a->rows) : 4;   /* rows */
-	int ew = int_width(a->rows) > 6 ? int_width(a->rows) : 6;   /* errors */
+	int rw = kdrep_int_width(a->rows) > 4 ? kdrep_int_width(a->rows) : 4;   /* rows */
+	int ew = kdrep_int_width(a->rows) > 6 ? kdrep_int_width(a->rows) : 6;   /* errors */
 	char lab[CELL + 256];
 
 	for (size_t i = 0; i < K * K; i++)
 		if (a->confusion[i] > max)
 			max = a->confusion[i];
-	cw = int_width(max) > int_width(K - 1) ? int_width(max) : int_width(K - 1);
+	cw = kdrep_int_width(max) > kdrep_int_width(K - 1) ? kdrep_int_width(max) : kdrep_int_width(K - 1);
 	for (size_t c = 0; c < K; c++) {
 		const char *nm = kde_class_name(r, c);
 		int l = snprintf(lab, sizeof lab, "%zu%s%.200s", c, nm ? " " : "", nm ? nm : "");
@@ -74,22 +73,22 @@ print_confusion(FILE *f, const kde_result *r)
 			lw = l;
 	}
 	fprintf(f, "\nconfusion matrix of '%s' (rows: true class, columns: predicted class)\n", r->name);
-	put_cell(f, "true \\ predicted", lw, 1, 1);
+	kdrep_put_cell(f, "true \\ predicted", lw, 1, 1);
 	for (size_t c = 0; c < K; c++) {
 		snprintf(lab, sizeof lab, "%zu", c);
-		put_cell(f, lab, cw, 0, 0);
+		kdrep_put_cell(f, lab, cw, 0, 0);
 	}
 	fprintf(f, "  |  %*s  %*s  %7s\n", rw, "rows", ew, "errors", "error %");
 	for (size_t t = 0; t < K; t++) {
 		const char *nm = kde_class_name(r, t);
 		char num[CELL];
 		snprintf(lab, sizeof lab, "%zu%s%.200s", t, nm ? " " : "", nm ? nm : "");
-		put_cell(f, lab, lw, 1, 1);
+		kdrep_put_cell(f, lab, lw, 1, 1);
 		for (size_t c = 0; c < K; c++) {
 			snprintf(num, sizeof num, "%" PRIu64, a->confusion[t * K + c]);
-			put_cell(f, num, cw, 0, 0);
+			kdrep_put_cell(f, num, cw, 0, 0);
 		}
-		fmt_num(num, a->class_rows[t] ? (double)a->class_errors[t] / (double)a->class_rows[t] : NAN, 100.0, 2);
+		kdrep_fmt_num(num, a->class_rows[t] ? (double)a->class_errors[t] / (double)a->class_rows[t] : NAN, 100.0, 2);
 		fprintf(f, "  |  %*" PRIu64 "  %*" PRIu64 "  %7s\n",
 		        rw, a->class_rows[t], ew, a->class_errors[t], num);
 	}
@@ -100,7 +99,7 @@ static void
 print_bins(FILE *f, const kde_result *r)
 {
 	const kde_acc *a = &r->acc;
-	int rw = int_width(a->rows) > 4 ? int_width(a->rows) : 4;
+	int rw = kdrep_int_width(a->rows) > 4 ? kdrep_int_width(a->rows) : 4;
 
 	fprintf(f, "\ncalibration of '%s' (%d bins of confidence)\n", r->name, KDE_BINS);
 	fprintf(f, "%-14s  %*s  %15s  %10s\n", "confidence", rw, "rows", "mean confidence", "accuracy %");
@@ -109,8 +108,8 @@ print_bins(FILE *f, const kde_result *r)
 		char range[CELL], conf[CELL], acc[CELL];
 		snprintf(range, sizeof range, "%c%.3f, %.3f]", b ? '(' : '[',
 		         (double)b / KDE_BINS, (double)(b + 1) / KDE_BINS);
-		fmt_num(conf, k->count ? k->conf_sum / (double)k->count : NAN, 1.0, 4);
-		fmt_num(acc, k->count ? (double)k->correct / (double)k->count : NAN, 100.0, 2);
+		kdrep_fmt_num(conf, k->count ? k->conf_sum / (double)k->count : NAN, 1.0, 4);
+		kdrep_fmt_num(acc, k->count ? (double)k->correct / (double)k->count : NAN, 100.0, 2);
 		fprintf(f, "%-14s  %*" PRIu64 "  %15s  %10s\n", range, rw, k->count, conf, acc);
 	}
 }
@@ -139,23 +138,23 @@ kdrep_table(FILE *f, const kde_result *r, size_t n, const kdrep_opts *o)
 			snprintf(cell[i][2], CELL, "%" PRIu64, r[i].acc.errors);
 		else
 			snprintf(cell[i][2], CELL, "-");
-		fmt_num(cell[i][3], s.accuracy, 100.0, 2);
-		fmt_num(cell[i][4], s.nll, 1.0, 4);
-		fmt_num(cell[i][5], s.brier, 1.0, 4);
-		fmt_num(cell[i][6], s.ece, 1.0, 4);
-		fmt_num(cell[i][7], s.agreement, 100.0, 2);
-		fmt_num(cell[i][8], s.kl, 1.0, 4);
+		kdrep_fmt_num(cell[i][3], s.accuracy, 100.0, 2);
+		kdrep_fmt_num(cell[i][4], s.nll, 1.0, 4);
+		kdrep_fmt_num(cell[i][5], s.brier, 1.0, 4);
+		kdrep_fmt_num(cell[i][6], s.ece, 1.0, 4);
+		kdrep_fmt_num(cell[i][7], s.agreement, 100.0, 2);
+		kdrep_fmt_num(cell[i][8], s.kl, 1.0, 4);
 		for (int c = 0; c < ncol; c++)
 			if ((int)strlen(cell[i][c]) > w[c])
 				w[c] = (int)strlen(cell[i][c]);
 	}
 	/* a long name is cut in the table, not in the JSON */
 	for (int c = 0; c < ncol; c++)
-		put_cell(f, head[c], w[c], c == 0, c == 0);
+		kdrep_put_cell(f, head[c], w[c], c == 0, c == 0);
 	fputc('\n', f);
 	for (size_t i = 0; i < n; i++) {
 		for (int c = 0; c < ncol; c++)
-			put_cell(f, cell[i][c], w[c], c == 0, c == 0);
+			kdrep_put_cell(f, cell[i][c], w[c], c == 0, c == 0);
 		fputc('\n', f);
 	}
 	free(cell);
@@ -174,8 +173,8 @@ kdrep_table(FILE *f, const kde_result *r, size_t n, const kdrep_opts *o)
 
 /* ---- JSON ---- */
 
-static void
-json_str(FILE *f, const char *s)
+void
+kdrep_json_str(FILE *f, const char *s)
 {
 	fputc('"', f);
 	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
@@ -193,9 +192,9 @@ json_str(FILE *f, const char *s)
 	fputc('"', f);
 }
 
-/* json_num: a number, or null for NaN (JSON has no NaN) */
-static void
-json_num(FILE *f, double v)
+/* kdrep_json_num: a number, or null for NaN (JSON has no NaN) */
+void
+kdrep_json_num(FILE *f, double v)
 {
 	if (isnan(v) || isinf(v))
 		fputs("null", f);
@@ -203,8 +202,9 @@ json_num(FILE *f, double v)
 		fprintf(f, "%.10g", v);
 }
 
-static void
-json_u64s(FILE *f, const uint64_t *v, size_t n)
+/* kdrep_json_u64s: n counts as a JSON array */
+void
+kdrep_json_u64s(FILE *f, const uint64_t *v, size_t n)
 {
 	fputc('[', f);
 	for (size_t i = 0; i < n; i++)
@@ -222,38 +222,38 @@ kdrep_json(FILE *f, const kde_result *r, size_t n, const kdrep_opts *o)
 
 		kde_acc_summary(a, &s);
 		fputs("{\"model\":", f);
-		json_str(f, r[i].name);
+		kdrep_json_str(f, r[i].name);
 		fprintf(f, ",\"classes\":%zu,\"rows\":%" PRIu64 ",\"errors\":", K, a->rows);
 		if (a->labelled)
 			fprintf(f, "%" PRIu64, a->errors);
 		else
 			fputs("null", f);
 		fputs(",\"accuracy\":", f);
-		json_num(f, s.accuracy);
+		kdrep_json_num(f, s.accuracy);
 		fputs(",\"nll\":", f);
-		json_num(f, s.nll);
+		kdrep_json_num(f, s.nll);
 		fputs(",\"brier\":", f);
-		json_num(f, s.brier);
+		kdrep_json_num(f, s.brier);
 		fputs(",\"ece\":", f);
-		json_num(f, s.ece);
+		kdrep_json_num(f, s.ece);
 		if (o->teacher) {
 			fputs(",\"teacher\":", f);
-			json_str(f, o->teacher);
+			kdrep_json_str(f, o->teacher);
 			fputs(",\"agreement\":", f);
-			json_num(f, s.agreement);
+			kdrep_json_num(f, s.agreement);
 			fputs(",\"kl\":", f);
-			json_num(f, s.kl);
+			kdrep_json_num(f, s.kl);
 		}
 		if (a->labelled) {
 			fputs(",\"per_class_rows\":", f);
-			json_u64s(f, a->class_rows, K);
+			kdrep_json_u64s(f, a->class_rows, K);
 			fputs(",\"per_class_errors\":", f);
-			json_u64s(f, a->class_errors, K);
+			kdrep_json_u64s(f, a->class_errors, K);
 			fputs(",\"per_class_error_rate\":[", f);
 			for (size_t c = 0; c < K; c++) {
 				if (c)
 					fputc(',', f);
-				json_num(f, a->class_rows[c] ? (double)a->class_errors[c] / (double)a->class_rows[c] : NAN);
+				kdrep_json_num(f, a->class_rows[c] ? (double)a->class_errors[c] / (double)a->class_rows[c] : NAN);
 			}
 			fputc(']', f);
 		} else {
@@ -265,7 +265,7 @@ kdrep_json(FILE *f, const kde_result *r, size_t n, const kdrep_opts *o)
 				for (size_t c = 0; c < K; c++) {
 					if (c)
 						fputc(',', f);
-					json_str(f, kde_class_name(&r[i], c));
+					kdrep_json_str(f, kde_class_name(&r[i], c));
 				}
 				fputc(']', f);
 			}
@@ -274,7 +274,7 @@ kdrep_json(FILE *f, const kde_result *r, size_t n, const kdrep_opts *o)
 				for (size_t t = 0; t < K; t++) {
 					if (t)
 						fputc(',', f);
-					json_u64s(f, a->confusion + t * K, K);
+					kdrep_json_u64s(f, a->confusion + t * K, K);
 				}
 				fputc(']', f);
 			}
@@ -283,13 +283,13 @@ kdrep_json(FILE *f, const kde_result *r, size_t n, const kdrep_opts *o)
 				for (int b = 0; b < KDE_BINS; b++) {
 					const kde_bin *k = &a->bins[b];
 					fprintf(f, "%s{\"lo\":", b ? "," : "");
-					json_num(f, (double)b / KDE_BINS);
+					kdrep_json_num(f, (double)b / KDE_BINS);
 					fputs(",\"hi\":", f);
-					json_num(f, (double)(b + 1) / KDE_BINS);
+					kdrep_json_num(f, (double)(b + 1) / KDE_BINS);
 					fprintf(f, ",\"count\":%" PRIu64 ",\"confidence\":", k->count);
-					json_num(f, k->count ? k->conf_sum / (double)k->count : NAN);
+					kdrep_json_num(f, k->count ? k->conf_sum / (double)k->count : NAN);
 					fputs(",\"accuracy\":", f);
-					json_num(f, k->count ? (double)k->correct / (double)k->count : NAN);
+					kdrep_json_num(f, k->count ? (double)k->correct / (double)k->count : NAN);
 					fputc('}', f);
 				}
 				fputc(']', f);
@@ -302,15 +302,15 @@ kdrep_json(FILE *f, const kde_result *r, size_t n, const kdrep_opts *o)
 
 /* ---- the picture ---- */
 
-/* gp_str: s as a gnuplot double-quoted string (noenhanced text). Only
+/* kdrep_gp_str: s as a gnuplot double-quoted string (noenhanced text). Only
  * letters, digits, the space and -_.,:()/+= go in as they are; every other
  * byte is written as an octal escape \ooo, which gnuplot turns back into
  * that byte once the line is parsed, so that no quote, backslash,
  * backquote (command substitution), @ (macro), $ or # from a name is ever
  * seen by gnuplot's reader. Control characters and bytes that are not
  * UTF-8 become '?'. */
-static void
-gp_str(FILE *f, const char *s)
+void
+kdrep_gp_str(FILE *f, const char *s)
 {
 	const unsigned char *end = (const unsigned char *)s + strlen(s);
 
@@ -333,10 +333,10 @@ gp_str(FILE *f, const char *s)
 	fputc('"', f);
 }
 
-/* gp_tics: the tics of K classes on axis ("x" or "y"), named when names
+/* kdrep_gp_tics: the tics of K classes on axis ("x" or "y"), named when names
  * (K names back to back) is not NULL */
-static void
-gp_tics(FILE *f, const char *axis, size_t K, const char *names)
+void
+kdrep_gp_tics(FILE *f, const char *axis, size_t K, const char *names)
 {
 	const char *nm = names;
 	int rot = axis[0] == 'x';
@@ -351,7 +351,7 @@ gp_tics(FILE *f, const char *axis, size_t K, const char *names)
 		snprintf(num, sizeof num, "%zu", c);
 		if (c)
 			fputs(", ", f);
-		gp_str(f, nm ? nm : num);
+		kdrep_gp_str(f, nm ? nm : num);
 		fprintf(f, " %zu", c);
 		if (nm)
 			nm += strlen(nm) + 1;
@@ -421,7 +421,7 @@ kdrep_plot_script(FILE *f, const kde_result *r, size_t n, kd_err *e)
 
 		/* the reliability diagram */
 		fputs("set title ", f);
-		gp_str(f, r[i].name);
+		kdrep_gp_str(f, r[i].name);
 		snprintf(title, sizeof title, ": reliability (ECE %.4f, accuracy %.2f%%)", s.ece, 100.0 * s.accuracy);
 		fprintf(f, " . \"%s\"\n", title);
 		fputs("set size ratio 1\n"
@@ -437,7 +437,7 @@ kdrep_plot_script(FILE *f, const kde_result *r, size_t n, kd_err *e)
 
 		/* the confusion matrix */
 		fputs("set title ", f);
-		gp_str(f, r[i].name);
+		kdrep_gp_str(f, r[i].name);
 		fputs(" . \": confusion matrix (colour: share of the true class)\"\n", f);
 		fprintf(f, "set xrange [-0.5:%zu.5]\nset yrange [%zu.5:-0.5]\n", K - 1, K - 1);
 		fputs("unset mxtics\nunset grid\nunset key\n"
@@ -445,8 +445,8 @@ kdrep_plot_script(FILE *f, const kde_result *r, size_t n, kd_err *e)
 		      "set style fill solid 1.0 noborder\n"
 		      "set cbrange [0:1]\nset palette defined (0 \"#ffffff\", 1 \"#08306b\")\n"
 		      "set colorbox\n", f);
-		gp_tics(f, "x", K, r[i].names);
-		gp_tics(f, "y", K, r[i].names);
+		kdrep_gp_tics(f, "x", K, r[i].names);
+		kdrep_gp_tics(f, "y", K, r[i].names);
 		/* an image needs 2 x 2 points: one class is drawn as a box */
 		if (K == 1)
 			fprintf(f, "plot $conf%zu matrix using 1:2:(0.5):(0.5):3 with boxxyerror fc palette", j);
@@ -531,11 +531,11 @@ run_gnuplot(int fd, FILE *out, const char *path, int *png, kd_err *e)
 	return 0;
 }
 
-/* draw: the picture of script(f, arg, e) as a PNG at path, written
+/* kdrep_draw: the picture of script(f, arg, e) as a PNG at path, written
  * atomically. 0, or -1 with e set. */
-static int
-draw(const char *path, int (*script)(FILE *, const void *, kd_err *),
-     const void *arg, kd_err *e)
+int
+kdrep_draw(const char *path, int (*script)(FILE *, const void *, kd_err *),
+           const void *arg, kd_err *e)
 {
 	kdout_file o;
 	FILE *sf;
@@ -592,251 +592,5 @@ int
 kdrep_plot(const char *path, const kde_result *r, size_t n, kd_err *e)
 {
 	results rs = { r, n };
-	return draw(path, results_script, &rs, e);
-}
-
-/* ---- how alike the classes are (kd-eval --similar) ---- */
-
-/* class_label: "c name", or "c" when unnamed, cut to fit buf */
-static void
-class_label(char *buf, size_t n, const kde_sim *s, size_t c)
-{
-	const char *nm = kde_sim_class_name(s, c);
-	snprintf(buf, n, "%zu%s%.200s", c, nm ? " " : "", nm ? nm : "");
-}
-
-int
-kdrep_sim_table(FILE *f, const kde_sim *s)
-{
-	size_t K = s->K;
-	int lw = (int)strlen("true \\ class"), cw = 6, rw = 4, aw = (int)strlen("most alike");
-	kde_pair top[KDREP_SIM_PAIRS];
-	size_t np = kde_sim_pairs(s, top, KDREP_SIM_PAIRS);
-	char lab[CELL + 256], num[CELL];
-
-	for (size_t c = 0; c < K; c++) {
-		size_t a = kde_sim_alike(s, c);
-		int l;
-		class_label(lab, sizeof lab, s, c);
-		if ((l = (int)strlen(lab)) > lw)
-			lw = l;
-		if (a < K) {
-			class_label(lab, sizeof lab, s, a);
-			if ((l = (int)strlen(lab)) > aw)
-				aw = l;
-		}
-		if (int_width(s->class_rows[c]) > rw)
-			rw = int_width(s->class_rows[c]);
-	}
-	if (int_width(K - 1) > cw)
-		cw = int_width(K - 1);
-
-	fprintf(f, "classes alike in '%s' at T=%g (%" PRIu64 " rows): the mean probability that rows "
-	        "of the true class (row) give each class (column)\n", s->name, s->temp, s->rows);
-	put_cell(f, "true \\ class", lw, 1, 1);
-	for (size_t c = 0; c < K; c++) {
-		snprintf(num, sizeof num, "%zu", c);
-		put_cell(f, num, cw, 0, 0);
-	}
-	fprintf(f, "  |  %*s  %-*s  %6s\n", rw, "rows", aw, "most alike", "p");
-	for (size_t c = 0; c < K; c++) {
-		size_t a = kde_sim_alike(s, c);
-		class_label(lab, sizeof lab, s, c);
-		put_cell(f, lab, lw, 1, 1);
-		for (size_t j = 0; j < K; j++) {
-			fmt_num(num, kde_sim_at(s, c, j), 1.0, 4);
-			put_cell(f, num, cw, 0, 0);
-		}
-		if (a < K)
-			class_label(lab, sizeof lab, s, a);
-		else
-			snprintf(lab, sizeof lab, "-");
-		fmt_num(num, a < K ? kde_sim_at(s, c, a) : NAN, 1.0, 4);
-		fprintf(f, "  |  %*" PRIu64 "  %-*s  %6s\n", rw, s->class_rows[c], aw, lab, num);
-	}
-
-	if (np) {
-		char la[CELL + 256], lb[CELL + 256], ab[CELL], ba[CELL];
-		int pw = (int)strlen("pair");
-		for (size_t i = 0; i < np; i++) {
-			class_label(la, sizeof la, s, top[i].a);
-			class_label(lb, sizeof lb, s, top[i].b);
-			if ((int)(strlen(la) + 2 + strlen(lb)) > pw)
-				pw = (int)(strlen(la) + 2 + strlen(lb));
-		}
-		fprintf(f, "\nthe most alike pairs of classes a, b: (M[a][b] + M[b][a]) / 2\n");
-		fprintf(f, "rank  %-*s  %6s  %7s  %7s\n", pw, "pair", "mean", "M[a][b]", "M[b][a]");
-		for (size_t i = 0; i < np; i++) {
-			class_label(la, sizeof la, s, top[i].a);
-			class_label(lb, sizeof lb, s, top[i].b);
-			fmt_num(num, top[i].s, 1.0, 4);
-			fmt_num(ab, kde_sim_at(s, top[i].a, top[i].b), 1.0, 4);
-			fmt_num(ba, kde_sim_at(s, top[i].b, top[i].a), 1.0, 4);
-			fprintf(f, "%4zu  %s, %-*s  %6s  %7s  %7s\n", i + 1, la,
-			        pw - (int)strlen(la) - 2, lb, num, ab, ba);
-		}
-	}
-	return ferror(f) ? -1 : 0;
-}
-
-int
-kdrep_sim_json(FILE *f, const kde_sim *s)
-{
-	size_t K = s->K, np;
-	kde_pair top[KDREP_SIM_PAIRS];
-
-	fputs("{\"model\":", f);
-	json_str(f, s->name);
-	fprintf(f, ",\"classes\":%zu,\"rows\":%" PRIu64 ",\"temperature\":", K, s->rows);
-	json_num(f, s->temp);
-	if (s->names) {
-		fputs(",\"class_names\":[", f);
-		for (size_t c = 0; c < K; c++) {
-			if (c)
-				fputc(',', f);
-			json_str(f, kde_sim_class_name(s, c));
-		}
-		fputc(']', f);
-	}
-	fputs(",\"class_rows\":", f);
-	json_u64s(f, s->class_rows, K);
-	fputs(",\"matrix\":[", f);
-	for (size_t c = 0; c < K; c++) {
-		if (c)
-			fputc(',', f);
-		if (!s->class_rows[c]) {
-			fputs("null", f);
-			continue;
-		}
-		fputc('[', f);
-		for (size_t j = 0; j < K; j++) {
-			if (j)
-				fputc(',', f);
-			json_num(f, kde_sim_at(s, c, j));
-		}
-		fputc(']', f);
-	}
-	fputs("],\"most_alike\":[", f);
-	for (size_t c = 0; c < K; c++) {
-		size_t a = kde_sim_alike(s, c);
-		fprintf(f, "%s{\"class\":%zu", c ? "," : "", c);
-		if (s->names) {
-			fputs(",\"name\":", f);
-			json_str(f, kde_sim_class_name(s, c));
-		}
-		if (a < K) {
-			fprintf(f, ",\"alike\":%zu", a);
-			if (s->names) {
-				fputs(",\"alike_name\":", f);
-				json_str(f, kde_sim_class_name(s, a));
-			}
-			fputs(",\"p\":", f);
-			json_num(f, kde_sim_at(s, c, a));
-		} else {
-			fputs(",\"alike\":null,\"p\":null", f);
-		}
-		fputc('}', f);
-	}
-	fputs("],\"pairs\":[", f);
-	np = kde_sim_pairs(s, top, KDREP_SIM_PAIRS);
-	for (size_t i = 0; i < np; i++) {
-		fprintf(f, "%s{\"classes\":[%zu,%zu]", i ? "," : "", top[i].a, top[i].b);
-		if (s->names) {
-			fputs(",\"names\":[", f);
-			json_str(f, kde_sim_class_name(s, top[i].a));
-			fputc(',', f);
-			json_str(f, kde_sim_class_name(s, top[i].b));
-			fputc(']', f);
-		}
-		fputs(",\"mean\":", f);
-		json_num(f, top[i].s);
-		fputs(",\"p_ab\":", f);
-		json_num(f, kde_sim_at(s, top[i].a, top[i].b));
-		fputs(",\"p_ba\":", f);
-		json_num(f, kde_sim_at(s, top[i].b, top[i].a));
-		fputc('}', f);
-	}
-	fputs("]}\n", f);
-	return ferror(f) ? -1 : 0;
-}
-
-int
-kdrep_sim_plot_script(FILE *f, const kde_sim *s, kd_err *e)
-{
-	size_t K = s->K;
-	double max = 0.0;
-
-	if (!s->rows) {
-		kd_err_set(e, KD_EUSAGE, "nothing to plot: '%s' has no rows", s->name);
-		return -1;
-	}
-	/* the colours span the off-diagonal entries: the diagonal, which
-	 * holds most of each row's probability, is drawn grey apart */
-	for (size_t c = 0; c < K; c++)
-		for (size_t j = 0; s->class_rows[c] && j < K; j++)
-			if (j != c && kde_sim_at(s, c, j) > max)
-				max = kde_sim_at(s, c, j);
-	if (!(max > 0.0))
-		max = 1.0;
-	fprintf(f, "# kd-eval --similar: the mean softened probabilities as a heat map\n"
-	           "set terminal pngcairo size %d,%d noenhanced font \"sans,10\"\n"
-	           "set output\n", 900, 820);
-	/* the data: the matrix with 0 on the diagonal and for classes
-	 * without rows (as image), the diagonal's cells, the numbers */
-	fputs("$sim << EOD\n", f);
-	for (size_t c = 0; c < K; c++) {
-		for (size_t j = 0; j < K; j++)
-			fprintf(f, "%s%.6f", j ? " " : "",
-			        j != c && s->class_rows[c] ? kde_sim_at(s, c, j) : 0.0);
-		fputc('\n', f);
-	}
-	fputs("EOD\n$diag << EOD\n", f);
-	for (size_t c = 0; c < K; c++)
-		fprintf(f, "%zu %zu\n", c, c);
-	fputs("EOD\n$num << EOD\n", f);
-	for (size_t c = 0; K <= 20 && c < K; c++)
-		for (size_t j = 0; j < K; j++) {
-			double v = kde_sim_at(s, c, j);
-			int light = j != c && v > max / 2;
-			if (isnan(v))
-				fprintf(f, "%zu %zu - %d\n", j, c, 0x303030);
-			else
-				fprintf(f, "%zu %zu %.3f %d\n", j, c, v, light ? 0xffffff : 0x303030);
-		}
-	fputs("EOD\n", f);
-
-	fputs("set title ", f);
-	gp_str(f, s->name);
-	fprintf(f, " . \": how alike the teacher holds the classes, at T = %g\\n"
-	           "(the mean probability that rows of the true class give each class; "
-	           "the diagonal in grey)\"\n", s->temp);
-	fprintf(f, "set xrange [-0.5:%zu.5]\nset yrange [%zu.5:-0.5]\n", K - 1, K - 1);
-	fputs("set size square\nunset key\n"
-	      "set xlabel \"class\"\nset ylabel \"true class\"\n"
-	      "set style fill solid 1.0 noborder\n", f);
-	fprintf(f, "set cbrange [0:%.6f]\nset cblabel \"mean probability, off the diagonal\"\n", max);
-	fputs("set palette defined (0 \"#ffffff\", 1 \"#08306b\")\nset colorbox\n", f);
-	gp_tics(f, "x", K, s->names);
-	gp_tics(f, "y", K, s->names);
-	/* an image needs 2 x 2 points: one class is its diagonal alone */
-	fputs("plot ", f);
-	if (K > 1)
-		fputs("$sim matrix with image, \\\n     ", f);
-	fputs("$diag using 1:2:(0.5):(0.5) with boxxyerror fc rgb \"#c8c8c8\"", f);
-	if (K <= 20)
-		fputs(", \\\n     $num using 1:2:3:4 with labels tc rgb variable", f);
-	fputc('\n', f);
-	return ferror(f) ? -1 : 0;
-}
-
-static int
-sim_script(FILE *f, const void *arg, kd_err *e)
-{
-	return kdrep_sim_plot_script(f, arg, e);
-}
-
-int
-kdrep_sim_plot(const char *path, const kde_sim *s, kd_err *e)
-{
-	return draw(path, sim_script, s, e);
+	return kdrep_draw(path, results_script, &rs, e);
 }
