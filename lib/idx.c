@@ -247,7 +247,13 @@ kdd_idx_load(const char *images_path, const char *labels_path, kdd_set *out,
 		out->id[i] = i;
 	return 0;
 fail:
-	kdd_free(out);
+	/* what idx_images and idx_labels filled (data.c's kdd_free, which
+	 * calls in here, is not called back) */
+	free(out->x);
+	free(out->y);
+	free(out->id);
+	free(out->names);
+	memset(out, 0, sizeof *out);
 	return -1;
 }
 
