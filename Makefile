@@ -30,9 +30,14 @@ WARN    = -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototype
           -Wpointer-arith -Wformat=2 -Wvla
 CFLAGS  ?= -O2 -g
 # -fno-math-errno: sqrtf and its kind need not set errno, so that loops
-# over them (Adam's update) vectorize; results are unchanged (no fast-math)
+# over them (Adam's update) vectorize; -fvect-cost-model=dynamic: -O3's
+# cost model, under which the elementwise passes (bias and ReLU, their
+# gradient, dropout's scale) vectorize behind a check that their arrays do
+# not overlap, where -O2's refuses such a check (the bias and ReLU pass
+# took 16% of inference). Results are unchanged: no fast-math, so no sum
+# is reordered, and C11 keeps a * b + c unfused.
 KD_CFLAGS = -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE $(WARN) $(BLAS_CFLAGS) -Ilib \
-            -fno-math-errno
+            -fno-math-errno -fvect-cost-model=dynamic
 LDLIBS  = -lzstd -lcsv -lz $(BLAS_LIBS) -lm -lpthread
 
 ifeq ($(VARIANT),asan)

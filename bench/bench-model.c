@@ -9,7 +9,8 @@
  * GFLOP/s of a 2048 x 2048 x 2048 product; training FLOPs are counted as
  * 6 x weights per sample less the input gradient of the first layer. Beside
  * kd's training rate, the probe's (below): the same network trained by the
- * least work a step must do, and kd's rate as a share of it. */
+ * least work a step must do, and kd's rate as a share of it; beside its
+ * inference rate, that of the bare chain of sgemms of the same shapes. */
 #include <getopt.h>
 #include <stdio.h>
 #include <math.h>
@@ -168,30 +169,110 @@ probe_step(probe *q, const float *x, const int32_t *y, float lr)
 	}
 }
 
-/* probe_rate: the probe's training samples/s on the network of hidden
- * widths hidden (nh) over X (N rows), for secs seconds */
-static double
-probe_rate(const size_t *hidden, size_t nh, const float *X, const int32_t *y, size_t N,
-           size_t D, size_t K, size_t B, double secs)
-{
-	size_t sizes[8] = { D }, steps = 0;
-	double t0, t;
-	probe q;
+/* The four loops below are timed in alternation, in slices of SLICE
+ * seconds, until each has run secs seconds: the machine's load moves by
+ * 10 to 30% from one second to the next, and alternating puts kd and its
+ * reference under the same load, so that their ratio holds still. */
+#define SLICE 0.25
 
-	for (size_t i = 0; i < nh; i++)
-		sizes[i + 1] = hidden[i];
-	sizes[nh + 1] = K;
-	if (probe_init(&q, sizes, nh + 1, B))
-		kdc_die("probe: out of memory");
-	probe_step(&q, X, y, 0.01f); /* warm up */
-	t0 = now_s();
+/* the state of one timed loop: a step function over a context */
+typedef struct timed {
+	void (*step)(void *ctx, size_t i); /* one step, the i-th */
+	void *ctx;
+	size_t per_step;                   /* samples a step */
+	size_t steps;                      /* steps run */
+	double secs;                       /* seconds spent */
+} timed;
+
+/* slice: run t's steps for SLICE seconds */
+static void
+slice(timed *t)
+{
+	double t0 = now_s(), dt;
+
 	do {
-		size_t off = (steps * B) % (N - B);
-		probe_step(&q, X + off * D, y + off, 0.01f);
-		steps++;
-	} while ((t = now_s() - t0) < secs);
-	probe_free(&q);
-	return (double)(steps * B) / t;
+		t->step(t->ctx, t->steps++);
+	} while ((dt = now_s() - t0) < SLICE);
+	t->secs += dt;
+}
+
+/* alternate: slices of a and b in turn until both ran secs seconds */
+static void
+alternate(timed *a, timed *b, double secs)
+{
+	a->step(a->ctx, a->steps++); /* warm up both */
+	b->step(b->ctx, b->steps++);
+	a->steps = b->steps = 0;
+	while (a->secs < secs || b->secs < secs) {
+		slice(a);
+		slice(b);
+	}
+}
+
+static double
+rate(const timed *t)
+{
+	return (double)(t->steps * t->per_step) / t->secs;
+}
+
+/* the data the loops run over */
+typedef struct bdata {
+	const float *X;
+	const int32_t *y;
+	size_t N, D, K, B, BI;
+	kdm_model *m;
+	kdm_train *tr;
+	kdm_ws *ws;
+	kdr_rng rng;
+	float *dl, *lg;
+	probe q;
+	float *chain[2];
+} bdata;
+
+static void
+kd_train_step(void *ctx, size_t i)
+{
+	bdata *d = ctx;
+	size_t off = (i * d->B) % (d->N - d->B);
+	const float *z = kdm_train_forward(d->tr, d->X + off * d->D, d->B, &d->rng);
+
+	kdl_hard_ce(z, d->y + off, d->B, d->K, d->dl);
+	kdm_train_backward(d->tr, d->dl);
+	kdm_train_step(d->tr, 0.01f);
+}
+
+static void
+probe_train_step(void *ctx, size_t i)
+{
+	bdata *d = ctx;
+	size_t off = (i * d->B) % (d->N - d->B);
+
+	probe_step(&d->q, d->X + off * d->D, d->y + off, 0.01f);
+}
+
+static void
+kd_infer_step(void *ctx, size_t i)
+{
+	bdata *d = ctx;
+
+	kdm_forward(d->m, d->ws, d->X + ((i * d->BI) % (d->N - d->BI)) * d->D, d->BI, d->lg);
+}
+
+/* chain_step: the bare forward chain of the network (the sgemms alone, no
+ * bias, ReLU or standardisation): the limit of inference */
+static void
+chain_step(void *ctx, size_t i)
+{
+	bdata *d = ctx;
+	const kdm_model *m = d->m;
+	const float *in = d->X + ((i * d->BI) % (d->N - d->BI)) * d->D;
+
+	for (size_t l = 0; l < m->n_layers; l++) {
+		float *out = d->chain[l % 2];
+		kdb_sgemm(0, 1, d->BI, m->sizes[l + 1], m->sizes[l], 1, in, m->sizes[l], m->W[l],
+		          m->sizes[l], 0, out, m->sizes[l + 1]);
+		in = out;
+	}
 }
 
 static void
@@ -199,56 +280,59 @@ bench(const char *name, const size_t *hidden, size_t nh, const kdm_opts *o,
       double secs, double peak)
 {
 	const size_t D = 784, K = 10, B = 128, BI = 256, N = 4096;
+	size_t sizes[8] = { D }, maxw = D;
 	kd_err e;
-	kdm_model *m = kdm_new(D, hidden, nh, K, 1, &e);
-	kdm_train *tr = kdm_train_new(m, B, o, &e);
-	kdm_ws *ws = kdm_ws_new(m, BI);
-	float *X = malloc(N * D * 4), *dl = malloc(B * K * 4), *lg = malloc(BI * K * 4);
+	bdata d = { .N = N, .D = D, .K = K, .B = B, .BI = BI };
+	float *X = malloc(N * D * 4);
 	int32_t *y = malloc(N * sizeof *y);
-	kdr_rng rng;
-	double flops_fwd = 0, flops_train, t0, t, tr_rate, in_rate, pr_rate;
-	size_t steps = 0, rows = 0;
+	double flops_fwd = 0, flops_train;
+	timed kd_tr = { kd_train_step, &d, B, 0, 0 }, pr_tr = { probe_train_step, &d, B, 0, 0 };
+	timed kd_in = { kd_infer_step, &d, BI, 0, 0 }, ch_in = { chain_step, &d, BI, 0, 0 };
 
-	if (!m || !tr || !ws || !X || !dl || !lg || !y)
+	for (size_t i = 0; i < nh; i++) {
+		sizes[i + 1] = hidden[i];
+		maxw = hidden[i] > maxw ? hidden[i] : maxw;
+	}
+	sizes[nh + 1] = K;
+	d.m = kdm_new(D, hidden, nh, K, 1, &e);
+	d.tr = d.m ? kdm_train_new(d.m, B, o, &e) : NULL;
+	d.ws = d.m ? kdm_ws_new(d.m, BI) : NULL;
+	d.dl = malloc(B * K * 4);
+	d.lg = malloc(BI * K * 4);
+	d.chain[0] = malloc(BI * maxw * 4);
+	d.chain[1] = malloc(BI * maxw * 4);
+	if (!d.m || !d.tr || !d.ws || !X || !y || !d.dl || !d.lg || !d.chain[0] || !d.chain[1] ||
+	    probe_init(&d.q, sizes, nh + 1, B))
 		kdc_die("%s: setup failed", name);
-	kdr_init(&rng, 1);
+	kdr_init(&d.rng, 1);
 	for (size_t i = 0; i < N * D; i++)
-		X[i] = kdr_uniform(&rng);
+		X[i] = kdr_uniform(&d.rng);
 	for (size_t i = 0; i < N; i++)
-		y[i] = (int32_t)kdr_below(&rng, K);
-	for (size_t l = 0; l < m->n_layers; l++)
-		flops_fwd += 2.0 * (double)m->sizes[l] * (double)m->sizes[l + 1];
+		y[i] = (int32_t)kdr_below(&d.rng, K);
+	d.X = X;
+	d.y = y;
+	for (size_t l = 0; l < d.m->n_layers; l++)
+		flops_fwd += 2.0 * (double)d.m->sizes[l] * (double)d.m->sizes[l + 1];
 	/* backward: weight gradients as much as forward, input gradients
 	 * for every layer but the first */
-	flops_train = 2.0 * flops_fwd + (flops_fwd - 2.0 * (double)m->sizes[0] * (double)m->sizes[1]);
-	t0 = now_s();
-	do {
-		size_t off = (steps * B) % (N - B);
-		const float *z = kdm_train_forward(tr, X + off * D, B, &rng);
-		kdl_hard_ce(z, y + off, B, K, dl);
-		kdm_train_backward(tr, dl);
-		kdm_train_step(tr, 0.01f);
-		steps++;
-	} while ((t = now_s() - t0) < secs);
-	tr_rate = (double)(steps * B) / t;
-	t0 = now_s();
-	do {
-		size_t off = (rows) % (N - BI);
-		kdm_forward(m, ws, X + off * D, BI, lg);
-		rows += BI;
-	} while ((t = now_s() - t0) < secs);
-	in_rate = (double)rows / t;
-	pr_rate = probe_rate(hidden, nh, X, y, N, D, K, B, secs);
-	printf("%-28s %12.0f %10.1f %9.0f%% %12.0f %9.0f%% %14.0f %10.1f\n", name, tr_rate,
-	       tr_rate * flops_train / 1e9, 100.0 * tr_rate * flops_train / 1e9 / peak,
-	       pr_rate, 100.0 * tr_rate / pr_rate, in_rate, in_rate * flops_fwd / 1e9);
-	kdm_train_free(tr);
-	kdm_ws_free(ws);
-	kdm_free(m);
+	flops_train = 2.0 * flops_fwd + (flops_fwd - 2.0 * (double)D * (double)d.m->sizes[1]);
+	alternate(&kd_tr, &pr_tr, secs);
+	alternate(&kd_in, &ch_in, secs);
+	printf("%-28s %12.0f %10.1f %9.0f%% %12.0f %9.0f%% %14.0f %10.1f %12.0f %9.0f%%\n", name,
+	       rate(&kd_tr), rate(&kd_tr) * flops_train / 1e9,
+	       100.0 * rate(&kd_tr) * flops_train / 1e9 / peak, rate(&pr_tr),
+	       100.0 * rate(&kd_tr) / rate(&pr_tr), rate(&kd_in), rate(&kd_in) * flops_fwd / 1e9,
+	       rate(&ch_in), 100.0 * rate(&kd_in) / rate(&ch_in));
+	probe_free(&d.q);
+	kdm_train_free(d.tr);
+	kdm_ws_free(d.ws);
+	kdm_free(d.m);
 	free(X);
-	free(dl);
-	free(lg);
 	free(y);
+	free(d.dl);
+	free(d.lg);
+	free(d.chain[0]);
+	free(d.chain[1]);
 }
 
 int
@@ -279,8 +363,9 @@ main(int argc, char **argv)
 	peak = sgemm_gflops(secs / 2);
 	printf("== model: %d BLAS threads, OpenBLAS %s kernels; cblas_sgemm 2048^3: %.1f GFLOP/s\n",
 	       kdb_get_threads(), kdb_core(), peak);
-	printf("%-28s %12s %10s %10s %12s %10s %14s %10s\n", "model (batch 128)", "train smp/s",
-	       "GFLOP/s", "of sgemm", "probe smp/s", "of probe", "infer smp/s", "GFLOP/s");
+	printf("%-28s %12s %10s %10s %12s %10s %14s %10s %12s %10s\n", "model (batch 128)",
+	       "train smp/s", "GFLOP/s", "of sgemm", "probe smp/s", "of probe", "infer smp/s",
+	       "GFLOP/s", "chain smp/s", "of chain");
 	bench("784-1200-1200-10 teacher", th, 2, &teacher, secs, peak);
 	bench("784-800-800-10 student", sh, 2, &student, secs, peak);
 	return 0;

@@ -327,7 +327,7 @@ kdm_linear(const float *in, const float *W, const float *bias, size_t B,
 	kdb_sgemm(KDB_N, KDB_T, B, n_out, n_in, 1.0f, in, n_in, W, n_in, 0.0f,
 	          out, n_out);
 	for (size_t r = 0; r < B; r++) {
-		float *o = out + r * n_out;
+		float *restrict o = out + r * n_out;
 		if (relu) {
 			for (size_t j = 0; j < n_out; j++) {
 				float v = o[j] + bias[j];

@@ -192,6 +192,30 @@ kdm_train_forward(kdm_train *t, const float *X, size_t B, kdr_rng *rng)
 	return t->logits;
 }
 
+/* bias_grad: gb (n) = the sum over the B rows of dout (B, n), row by row
+ * (restrict: the arrays never overlap, so the adds vectorize without a
+ * check each row) */
+static void
+bias_grad(float *restrict gb, const float *restrict dout, size_t B, size_t n)
+{
+	memcpy(gb, dout, n * sizeof *gb);
+	for (size_t r = 1; r < B; r++) {
+		const float *restrict d = dout + r * n;
+		for (size_t j = 0; j < n; j++)
+			gb[j] += d[j];
+	}
+}
+
+/* relu_grad: din (n) through dropout and ReLU: in = relu(z) * mask with
+ * mask 0 or keep, so in > 0 exactly where the unit was active and kept,
+ * and d in/dz is keep there */
+static void
+relu_grad(float *restrict din, const float *restrict in, size_t n, float keep)
+{
+	for (size_t i = 0; i < n; i++)
+		din[i] = in[i] > 0.0f ? din[i] * keep : 0.0f;
+}
+
 void
 kdm_train_backward(kdm_train *t, const float *dlogits)
 {
@@ -213,13 +237,7 @@ kdm_train_backward(kdm_train *t, const float *dlogits)
 		// gW = dout^T * in
 		kdb_sgemm(KDB_T, KDB_N, n_out, n_in, B, 1.0f, dout, n_out, in,
 		          n_in, 0.0f, gW, n_in);
-		// gb (n_out) = sum over the B rows of dout
-		memcpy(gb, dout, n_out * sizeof *gb);
-		for (size_t r = 1; r < B; r++) {
-			const float *d = dout + r * n_out;
-			for (size_t j = 0; j < n_out; j++)
-				gb[j] += d[j];
-		}
+		bias_grad(gb, dout, B, n_out);
 		if (l == 0)
 			break; /* no gradient wanted for the inputs */
 		{
@@ -228,11 +246,7 @@ kdm_train_backward(kdm_train *t, const float *dlogits)
 			// (B,n_in): din = dout * W
 			kdb_sgemm(KDB_N, KDB_N, B, n_in, n_out, 1.0f, dout,
 			          n_out, m->W[l], n_in, 0.0f, din, n_in);
-			// through dropout and ReLU: in = relu(z) * mask with
-			// mask 0 or keep, so in > 0 exactly where the unit
-			// was active and kept, and d in/dz is keep there
-			for (size_t i = 0; i < B * n_in; i++)
-				din[i] = in[i] > 0.0f ? din[i] * keep : 0.0f;
+			relu_grad(din, in, B * n_in, keep);
 			dout = din;
 		}
 	}
@@ -252,8 +266,8 @@ kdm_train_zero_grads(kdm_train *t)
  * new w, summed in 8 independent lanes so the loop is not held up by the
  * latency of one long chain of additions. */
 static float
-update_row(float *w, const float *g, float *v, size_t n, float mu, float lr,
-           float wd)
+update_row(float *restrict w, const float *restrict g, float *restrict v, size_t n,
+           float mu, float lr, float wd)
 {
 	float s[8] = {0, 0, 0, 0, 0, 0, 0, 0};
 	size_t i = 0;
