@@ -146,3 +146,14 @@ kdp_argmax(const float *v, size_t K)
 			best = k;
 	return best;
 }
+
+void
+kdp_smooth(int kind, const float *in, size_t K, double a, float *out)
+{
+	double norm = 1.0 + (double)K * a;
+
+	for (size_t k = 0; k < K; k++) {
+		double p = kind == KDP_LOGPROBS ? exp((double)in[k]) : (double)in[k];
+		out[k] = (float)((p + a) / norm);
+	}
+}

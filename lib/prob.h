@@ -38,6 +38,15 @@ void kdp_log_softmax(const float *z, size_t K, double T, float *lp);
 void kdp_soften(int kind, const float *in, size_t K, double T, int out_log,
                 float *out);
 
+/* kdp_smooth: additive smoothing of a distribution: in holds K
+ * probabilities (kind KDP_PROBS) or log-probabilities (KDP_LOGPROBS); out
+ * gets the probabilities (p + a) / (1 + K a), a >= 0. A model without a
+ * softmax (a forest's vote fractions) gives exact zeros that tempering,
+ * p^(1/T), cannot lift; with a = 1/n for n trees this is Laplace's
+ * smoothing of the votes, one made-up vote per class. in and out may be
+ * the same array. */
+void kdp_smooth(int kind, const float *in, size_t K, double a, float *out);
+
 /* kdp_check: 0 when v is a valid vector of kind `kind` (logits finite;
  * probabilities finite, in [0, 1], summing to 1 within 1e-3 per 1000
  * classes, at least 1e-3; log-probabilities not NaN nor +inf, <= 1e-4,

@@ -242,3 +242,27 @@ id,label,z0,z1,z2,z3,z4,z5,z6,z7,z8,z9"
 	assert_equal "$status" 1
 	[[ "$stderr" == *"No space left on device"* ]]
 }
+
+@test "kd-soften --smooth lifts a forest's zeros before tempering: by hand, and refused for logits" {
+	printf '1,0,0\n0.5,0.5,0\n' | kd-cat --import --kind probs > f.kd
+	# (1, 0, 0) + 0.1 each, over 1.3: (11, 1, 1) / 13; at T = 2 the square
+	# roots normalised: (sqrt 11, 1, 1) / (sqrt 11 + 2)
+	run bash -c 'kd-soften -T 2 --smooth 0.1 f.kd | kd-cat | sed -n 3p'
+	assert_success
+	echo "$output" | awk -F, '{ s = sqrt(11) + 2; d0 = $3 - sqrt(11) / s; d1 = $4 - 1 / s
+		exit !(d0 < 1e-6 && d0 > -1e-6 && d1 < 1e-6 && d1 > -1e-6 && $4 == $5) }'
+	# without smoothing the zeros stay
+	run bash -c 'kd-soften -T 2 f.kd | kd-cat | sed -n 3p'
+	assert_output "0,,1,0,0"
+	# log-probabilities smooth alike
+	kd-soften -T 1 --log f.kd > lf.kd
+	cmp <(kd-soften -T 2 --smooth 0.1 f.kd | kd-cat) <(kd-soften -T 2 --smooth 0.1 lf.kd | kd-cat | sed 's/temperature=1/temperature=2/')
+	# logits have no zeros to lift
+	kd-genstream --rows 3 --classes 3 > z.kd
+	run --separate-stderr kd-soften -T 2 --smooth 0.1 -o o.kd z.kd
+	assert_failure 1
+	[[ "$stderr" == *"'z.kd': --smooth goes with probabilities"* ]]
+	file_missing o.kd
+	run --separate-stderr kd-soften -T 2 --smooth 0 f.kd
+	assert_failure 2
+}
