@@ -55,7 +55,7 @@ kda_average(const char *const *paths, int n, const double *weights, int geometri
 
 	for (i = 0; i < n; i++) {
 		const kds_header *hi;
-		if (!(r[i] = kds_open(paths[i], e)))
+		if (!(r[i] = kds_open(paths[i], e)) || kds_scores_only(r[i], e))
 			goto fail;
 		kds_check_rows(r[i]); /* shards joined with cat: every row once */
 		hi = kds_header_of(r[i]);

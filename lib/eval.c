@@ -187,6 +187,10 @@ kde_src_stream(const char *path, kd_err *e)
 
 	if (!r)
 		return NULL;
+	if (kds_scores_only(r, e)) {
+		kds_close(r);
+		return NULL;
+	}
 	kds_check_rows(r); /* shards joined with cat: every row once */
 	h = kds_header_of(r);
 	if (!(s = src_new(kds_name(r), h->k, e))) {
@@ -601,6 +605,8 @@ kde_similar(const char *path, double temp, const char *name, kde_sim *s,
 	memset(s, 0, sizeof *s);
 	if (!r)
 		return -1;
+	if (kds_scores_only(r, e))
+		goto fail;
 	kds_check_rows(r); /* shards joined with cat: every row once */
 	h = kds_header_of(r);
 	if (!h->has_label) {

@@ -43,7 +43,7 @@ kdi_run(const char *model_path, const char *data, const char *out_path,
 	kdout_file out = { 0 };
 	float *logits = NULL, *mx = NULL, *mz = NULL;
 	int rc = -1, opened = 0;
-	size_t first = 0, end;
+	size_t first = 0, end, V;
 
 	memset(&s, 0, sizeof s);
 	if (!(m = kdmod_load(model_path, e)))
@@ -66,7 +66,17 @@ kdi_run(const char *model_path, const char *data, const char *out_path,
 		           "numbers without an image shape", data, s.d);
 		goto done;
 	}
-	kds_header_init(&h, (uint32_t)m->K, KDP_LOGITS);
+	if (o->layer && (o->layer >= m->n_layers || o->mirror)) {
+		if (o->mirror)
+			kd_err_set(e, KD_EUSAGE, "a hidden layer's features are not mirrored");
+		else
+			kd_err_set(e, KD_EUSAGE, "'%s' has no hidden layer %zu (it has %zu)", model_path,
+			           o->layer, m->n_layers - 1);
+		goto done;
+	}
+	/* the values of a record: the logits, or a hidden layer's units */
+	V = o->layer ? m->sizes[o->layer] : m->K;
+	kds_header_init(&h, (uint32_t)V, o->layer ? KDP_FEATURES : KDP_LOGITS);
 	h.model_fp = kdmod_fingerprint(m);
 	h.data_fp = kdd_fingerprint(&s); /* of all rows, for every shard */
 	h.rows = s.n;
@@ -105,7 +115,9 @@ kdi_run(const char *model_path, const char *data, const char *out_path,
 			h.height = (uint32_t)s.height;
 		}
 	}
-	if (m->names_len) {
+	if (o->layer) {
+		/* features name no classes */
+	} else if (m->names_len) {
 		h.names = m->names;
 		h.names_len = (uint32_t)m->names_len;
 	} else if (s.names_len) {
@@ -118,7 +130,7 @@ kdi_run(const char *model_path, const char *data, const char *out_path,
 		}
 	}
 	ws = kdm_ws_new(m, BATCH);
-	logits = malloc(BATCH * m->K * sizeof *logits);
+	logits = malloc(BATCH * V * sizeof *logits);
 	if (o->mirror) {
 		mx = malloc(BATCH * s.d * sizeof *mx);
 		mz = malloc(BATCH * m->K * sizeof *mz);
@@ -134,7 +146,10 @@ kdi_run(const char *model_path, const char *data, const char *out_path,
 		goto done;
 	for (size_t i = first; i < end; i += BATCH) {
 		size_t B = end - i < BATCH ? end - i : BATCH;
-		kdm_forward(m, ws, s.x + i * s.d, B, logits);
+		if (o->layer)
+			kdm_hidden(m, ws, s.x + i * s.d, B, o->layer, logits);
+		else
+			kdm_forward(m, ws, s.x + i * s.d, B, logits);
 		if (o->mirror) { /* logits = (z(x) + z(mirror x)) / 2 */
 			memcpy(mx, s.x + i * s.d, B * s.d * sizeof *mx);
 			kdm_mirror(mx, B, s.width, s.height);
@@ -144,12 +159,12 @@ kdi_run(const char *model_path, const char *data, const char *out_path,
 		}
 		for (size_t b = 0; b < B; b++) {
 			kds_record r;
-			if (kdm_logits_bad(logits + b * m->K, m->K, model_path, data, i + b,
+			if (kdm_logits_bad(logits + b * V, V, model_path, data, i + b,
 			                   s.line ? s.line[i + b] : 0, e))
 				goto done;
 			r.id = s.id[i + b];
 			r.label = h.has_label ? s.y[i + b] : -1;
-			r.values = logits + b * m->K;
+			r.values = logits + b * V;
 			r.inputs = s.x + (i + b) * s.d;
 			if (kds_write(w, &r, e))
 				goto done;

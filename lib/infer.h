@@ -13,6 +13,9 @@ typedef struct kdi_opts {
 	uint64_t      shard;    /* with shards > 0: run only part shard (1 to
 	                           shards) of the rows, by row number */
 	uint64_t      shards;   /* 0: all rows */
+	size_t        layer;    /* 0: the logits; L >= 1: instead, the
+	                           activations of hidden layer L (after its
+	                           ReLU) as a features stream */
 	int           mirror;   /* average each image's logits with those of
 	                           its mirror image (left to right): for a
 	                           model trained with --flip; images only */
@@ -40,7 +43,9 @@ void kdi_opts_init(kdi_opts *o);
  * run over all rows, and in any order every row once (kds_check_rows).
  * With o->mirror, each row's logits are the mean of the model's logits on
  * the image and on its mirror image; refused when DATA is not images.
- * 0 or -1. */
+ * With o->layer = L, each record holds the sizes[L] activations of hidden
+ * layer L instead of the logits, in a stream of kind KDP_FEATURES, without
+ * class names (not with mirror). 0 or -1. */
 int kdi_run(const char *model_path, const char *data, const char *out_path,
             const kdi_opts *o, kd_err *e);
 

@@ -15,7 +15,7 @@
 static const char *
 value_prefix(int kind)
 {
-	return kind == KDP_LOGITS ? "z" : kind == KDP_PROBS ? "p" : "lp";
+	return kind == KDP_LOGITS ? "z" : kind == KDP_PROBS ? "p" : kind == KDP_FEATURES ? "f" : "lp";
 }
 
 void
@@ -153,6 +153,8 @@ kdcat_top(const char *path, size_t top, FILE *out, kd_err *e)
 
 	if (!r)
 		return -1;
+	if (kds_scores_only(r, e))
+		goto done;
 	h = kds_header_of(r);
 	if (top < 1 || top > h->k) {
 		kd_err_set(e, KD_EUSAGE, "'%s': the top %zu of %lu classes", kds_name(r), top,
@@ -211,9 +213,10 @@ kdcat_info(const char *path, FILE *out, kd_err *e)
 		kds_close(r);
 		return -1;
 	}
-	fprintf(out, "stream: %s\nformat version: %d\nkind: %s\ntemperature: %g\nclasses: %lu\nlabels: %s\n",
+	fprintf(out, "stream: %s\nformat version: %d\nkind: %s\ntemperature: %g\n%s: %lu\nlabels: %s\n",
 	        kds_name(r), kds_version(r), kdp_kind_name(h->kind), h->temp,
-	        (unsigned long)h->k, h->has_label ? "yes" : "no");
+	        h->kind == KDP_FEATURES ? "units" : "classes", (unsigned long)h->k,
+	        h->has_label ? "yes" : "no");
 	if (h->input_type == KDS_IN_NONE)
 		fprintf(out, "inputs: none\n");
 	else
@@ -348,6 +351,7 @@ setup_kdcat_header(importer *im, char **f, size_t nf, int kind, kd_err *e)
 		if (!strncmp(s, "lp", 2)) kk = KDP_LOGPROBS;
 		else if (s[0] == 'p') kk = KDP_PROBS;
 		else if (s[0] == 'z') kk = KDP_LOGITS;
+		else if (s[0] == 'f') kk = KDP_FEATURES;
 		if (kk < 0 || (hkind >= 0 && kk != hkind) || im->h.dim) {
 			kd_err_set(e, KD_EFORMAT, "'%s':%zu:%zu: unexpected column '%s' in a kd-cat header",
 			           im->path, kdd_csv_line(im->csv), j + 1, s);

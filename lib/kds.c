@@ -73,7 +73,7 @@ kds_header_check(const kds_header *h, kd_err *e)
 		           (unsigned long)h->k, KDS_MAX_K);
 		return -1;
 	}
-	if (h->kind < KDP_LOGITS || h->kind > KDP_LOGPROBS) {
+	if (h->kind < KDP_LOGITS || h->kind > KDP_FEATURES) {
 		kd_err_set(e, KD_ERANGE, "unknown value kind %d", h->kind);
 		return -1;
 	}
@@ -99,6 +99,10 @@ kds_header_check(const kds_header *h, kd_err *e)
 		kd_err_set(e, KD_ERANGE, "image shape %lux%lu does not match %lu inputs",
 		           (unsigned long)h->width, (unsigned long)h->height,
 		           (unsigned long)h->dim);
+		return -1;
+	}
+	if (h->kind == KDP_FEATURES && h->names_len) {
+		kd_err_set(e, KD_ERANGE, "a features stream has no class names");
 		return -1;
 	}
 	if (h->names_len > KDS_MAX_NAMES || names_check(h->names, h->names_len, h->k)) {
@@ -356,9 +360,9 @@ parse_header(kds_reader *r, kds_header *h, kd_err *e)
 		return -1;
 	}
 	version = kd_get_u16(p + 4);
-	if (version < 1 || version > KDS_VERSION) {
+	if (version < 1 || version > KDS_VERSION_FEATURES) {
 		kd_err_set(e, KD_EFORMAT, "'%s': stream format version %u is not supported (this kd reads versions 1 to %d)",
-		           r->name, version, KDS_VERSION);
+		           r->name, version, KDS_VERSION_FEATURES);
 		return -1;
 	}
 	if (version >= 2) {
@@ -374,6 +378,11 @@ parse_header(kds_reader *r, kds_header *h, kd_err *e)
 		r->version = version;
 	memset(h, 0, sizeof *h);
 	h->kind = p[6];
+	if (h->kind == KDP_FEATURES && version < KDS_VERSION_FEATURES) {
+		kd_err_set(e, KD_EFORMAT, "'%s': bad header (features in a version %u stream)",
+		           r->name, version);
+		return -1;
+	}
 	if (p[7] > 1 || p[13] || p[14] || p[15]) {
 		kd_err_set(e, KD_EFORMAT, "'%s': bad header (unknown flags)", r->name);
 		return -1;
@@ -561,9 +570,10 @@ decode_record(kds_reader *r, kds_record *rec, kd_err *e)
 	if (h->has_label) {
 		uint32_t l = kd_get_u32(p);
 		p += 4;
-		if (l >= h->k) {
+		if (l >= (h->kind == KDP_FEATURES ? KDS_MAX_LABEL : h->k)) {
 			kd_err_set(e, KD_EFORMAT, "'%s': record %llu: label %lu out of range (0 to %lu)",
-			           r->name, at, (unsigned long)l, (unsigned long)h->k - 1);
+			           r->name, at, (unsigned long)l,
+			           (unsigned long)(h->kind == KDP_FEATURES ? KDS_MAX_LABEL : h->k) - 1);
 			return -1;
 		}
 		rec->label = (int32_t)l;
@@ -783,4 +793,14 @@ kds_close(kds_reader *r)
 	free(r->runs);
 	free(r->name);
 	free(r);
+}
+
+int
+kds_scores_only(const kds_reader *r, kd_err *e)
+{
+	if (r->h.kind != KDP_FEATURES)
+		return 0;
+	kd_err_set(e, KD_EUSAGE, "'%s' holds the features of a hidden layer (kd-teacher -m "
+	           "--layer), not class scores", r->name);
+	return -1;
 }

@@ -19,7 +19,9 @@
 
 #include "kd_err.h"
 
-#define KDS_VERSION   3            /* written; versions 1 and 2 are read too */
+#define KDS_VERSION   3            /* written for class scores; 1 and 2 are read too */
+#define KDS_VERSION_FEATURES 4     /* written for features (kind KDP_FEATURES) */
+#define KDS_MAX_LABEL (1u << 20)   /* labels of a features stream: below this */
 #define KDS_MAX_RUNS  (1u << 20)   /* separate runs of row ids, see kds_check_rows */
 #define KDS_MAX_K     (1u << 20)   /* classes per record */
 #define KDS_MAX_DIM   (1u << 22)   /* input features per record */
@@ -88,6 +90,11 @@ kds_reader *kds_open(const char *path, kd_err *e);
 /* kds_open_fp: the same on an open stream; name is used in messages.
  * The reader does not close fp. */
 kds_reader *kds_open_fp(FILE *fp, const char *name, kd_err *e);
+
+/* kds_scores_only: 0 when r holds class scores (logits, probabilities,
+ * log-probabilities); -1 with e naming the file when it holds features,
+ * which a tool that softens, averages, scores or distils cannot use. */
+int kds_scores_only(const kds_reader *r, kd_err *e);
 
 /* kds_header_of: the stream's header, valid until kds_close. */
 const kds_header *kds_header_of(const kds_reader *r);

@@ -34,7 +34,7 @@ static void
 header_encode(const kds_header *h, unsigned char *p)
 {
 	memcpy(p, KDS_MAGIC, 4);
-	kd_put_u16(p + 4, KDS_VERSION);
+	kd_put_u16(p + 4, h->kind == KDP_FEATURES ? KDS_VERSION_FEATURES : KDS_VERSION);
 	p[6] = (unsigned char)h->kind;
 	p[7] = (unsigned char)(h->has_label ? 1 : 0);
 	kd_put_u32(p + 8, h->k);
@@ -167,10 +167,11 @@ kds_write(kds_writer *w, const kds_record *rec, kd_err *e)
 		           w->failed ? "an error" : "finish");
 		return -1;
 	}
-	if (h->has_label && (rec->label < 0 || (uint32_t)rec->label >= h->k)) {
+	if (h->has_label && (rec->label < 0 ||
+	                     (uint32_t)rec->label >= (h->kind == KDP_FEATURES ? KDS_MAX_LABEL : h->k))) {
 		kd_err_set(e, KD_ERANGE, "'%s': record %llu: label %ld out of range (0 to %lu)",
 		           w->name, (unsigned long long)w->count + 1, (long)rec->label,
-		           (unsigned long)h->k - 1);
+		           (unsigned long)(h->kind == KDP_FEATURES ? KDS_MAX_LABEL : h->k) - 1);
 		return -1;
 	}
 	if (h->rows && rec->id >= h->rows) {

@@ -465,3 +465,26 @@ kdm_live_units(const kdm_model *m, kdm_ws *ws, const float *X, size_t B,
 {
 	return run_layers(m, ws, X, B, NULL, live);
 }
+
+int
+kdm_hidden(const kdm_model *m, kdm_ws *ws, const float *X, size_t B, size_t layer,
+           float *out)
+{
+	const float *in = X;
+
+	if (layer < 1 || layer >= m->n_layers || B > ws->max_batch || ws->D != m->D ||
+	    kdm_max_hidden(m) > ws->maxw)
+		return -1;
+	if (B == 0)
+		return 0;
+	if (m->standardize) {
+		kdm_standardize_rows(m, X, B, ws->x);
+		in = ws->x;
+	}
+	for (size_t l = 0; l < layer; l++) {
+		float *o = l == layer - 1 ? out : ws->h[l % 2];
+		kdm_linear(in, m->W[l], m->b[l], B, m->sizes[l], m->sizes[l + 1], 1, o);
+		in = o;
+	}
+	return 0;
+}

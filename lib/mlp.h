@@ -107,6 +107,13 @@ kdm_ws *kdm_ws_new(const kdm_model *m, size_t max_batch);
 /* kdm_ws_free: release ws; NULL is fine. */
 void kdm_ws_free(kdm_ws *ws);
 
+/* kdm_hidden: the activations (after the ReLU) of hidden layer layer (1
+ * to n_layers - 1) of m on X (B, D), into out (B, sizes[layer]), using ws.
+ * 0, or -1 (nothing written) when the layer does not exist or ws does
+ * not fit. */
+int kdm_hidden(const kdm_model *m, kdm_ws *ws, const float *X, size_t B, size_t layer,
+               float *out);
+
 /* kdm_forward: logits (B,K) of raw inputs X (B,D), standardised inside
  * when m carries a standardisation. No dropout. -1 (nothing written) when
  * B exceeds the workspace's max_batch or ws was made for another shape. */

@@ -11,6 +11,7 @@ kdp_kind_name(int kind)
 	case KDP_LOGITS: return "logits";
 	case KDP_PROBS: return "probs";
 	case KDP_LOGPROBS: return "logprobs";
+	case KDP_FEATURES: return "features";
 	}
 	return "?";
 }
@@ -18,7 +19,7 @@ kdp_kind_name(int kind)
 int
 kdp_kind_parse(const char *s)
 {
-	for (int k = KDP_LOGITS; k <= KDP_LOGPROBS; k++)
+	for (int k = KDP_LOGITS; k <= KDP_FEATURES; k++)
 		if (!strcmp(s, kdp_kind_name(k)))
 			return k;
 	return -1;
@@ -95,6 +96,7 @@ kdp_check(int kind, const float *v, size_t K, size_t *bad)
 		float x = v[i];
 		switch (kind) {
 		case KDP_LOGITS:
+		case KDP_FEATURES:
 			if (!isfinite(x))
 				goto fail;
 			break;

@@ -15,10 +15,13 @@
 enum kdp_kind {
 	KDP_LOGITS = 0,   /* unnormalised scores z, P = softmax(z) */
 	KDP_PROBS = 1,    /* probabilities p, sum 1 */
-	KDP_LOGPROBS = 2  /* log-probabilities log p, logsumexp 0; -inf allowed */
+	KDP_LOGPROBS = 2, /* log-probabilities log p, logsumexp 0; -inf allowed */
+	KDP_FEATURES = 3  /* not class scores: the activations of a hidden
+	                     layer (kd-teacher -m --layer), finite */
 };
 
-/* kdp_kind_name: "logits", "probs" or "logprobs" ("?" for other values). */
+/* kdp_kind_name: "logits", "probs", "logprobs" or "features" ("?" for
+ * other values). */
 const char *kdp_kind_name(int kind);
 /* kdp_kind_parse: the kind named s, or -1. */
 int kdp_kind_parse(const char *s);
@@ -47,7 +50,8 @@ void kdp_soften(int kind, const float *in, size_t K, double T, int out_log,
  * the same array. */
 void kdp_smooth(int kind, const float *in, size_t K, double a, float *out);
 
-/* kdp_check: 0 when v is a valid vector of kind `kind` (logits finite;
+/* kdp_check: 0 when v is a valid vector of kind `kind` (logits and
+ * features finite;
  * probabilities finite, in [0, 1], summing to 1 within 1e-3 per 1000
  * classes, at least 1e-3; log-probabilities not NaN nor +inf, <= 1e-4,
  * logsumexp within the same tolerance of 0). Otherwise -1, with *bad set

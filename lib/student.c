@@ -134,6 +134,11 @@ kdst_load(const kdst_in *in, int loss, const kdd_load_opts *lo,
 	if (kdd_stream_load(in->targets, set, &v, &h, e))
 		return -1;
 	*K = h.k;
+	if (h.kind == KDP_FEATURES) {
+		kd_err_set(e, KD_EUSAGE, "'%s' holds the features of a hidden layer (kd-teacher -m "
+		           "--layer), not targets to distil", name);
+		goto fail;
+	}
 	if (in->data) {
 		if (attach_data(set, name, h.data_fp, in->data, lo, e))
 			goto fail;

@@ -91,7 +91,7 @@ main(int argc, char **argv)
 		inpath = argv[optind];
 	kdc_not_input("-o", outpath, &inpath, 1);
 
-	if (!(r = kds_open(inpath, &e)))
+	if (!(r = kds_open(inpath, &e)) || kds_scores_only(r, &e))
 		kdc_fail(&e);
 	if (smooth > 0.0 && kds_header_of(r)->kind == KDP_LOGITS)
 		kdc_die("'%s': --smooth goes with probabilities, and the stream holds logits "

@@ -48,6 +48,10 @@ usage(void)
 	       "      --no-label       do not carry labels (an unlabelled transfer set);\n"
 	       "                       without it, CSV rows with as many fields as the\n"
 	       "                       model has inputs are read as new rows, unlabelled\n"
+	       "      --layer L        write the activations of hidden layer L (from 1,\n"
+	       "                       after its ReLU) instead of the logits: a stream\n"
+	       "                       of kind features, for a student's hints; the\n"
+	       "                       tools that take class scores refuse it\n"
 	       "      --mirror         give each image the mean of the logits of the image\n"
 	       "                       and of its mirror image (left to right): test-time\n"
 	       "                       augmentation for a model trained with --flip\n"
@@ -84,7 +88,7 @@ usage(void)
 	       kdc_train_help);
 }
 
-enum { O_INPUTS = 2000, O_NOLABEL, O_SHARD, O_MIRROR, O_CLASSES, O_CLASS_NAMES };
+enum { O_INPUTS = 2000, O_NOLABEL, O_SHARD, O_MIRROR, O_CLASSES, O_CLASS_NAMES, O_LAYER };
 
 /* parse_shard: "I/N" with 1 <= I <= N */
 static void
@@ -142,6 +146,7 @@ static const struct option longopts[] = {
 	{ "no-label", no_argument, NULL, O_NOLABEL },
 	{ "shard", required_argument, NULL, O_SHARD },
 	{ "mirror", no_argument, NULL, O_MIRROR },
+	{ "layer", required_argument, NULL, O_LAYER },
 	{ "classes", required_argument, NULL, O_CLASSES },
 	{ "class-names", required_argument, NULL, O_CLASS_NAMES },
 	{ "help", no_argument, NULL, 'h' },
@@ -212,6 +217,7 @@ main(int argc, char **argv)
 		case O_NOLABEL: run.no_label = 1; break;
 		case O_SHARD: parse_shard(optarg, &run); break;
 		case O_MIRROR: run.mirror = 1; break;
+		case O_LAYER: run.layer = (size_t)kdc_long("--layer", optarg, 1, 64); break;
 		case O_CLASSES: classes = (size_t)kdc_long("--classes", optarg, 1, KDD_MAX_K); break;
 		case O_CLASS_NAMES: class_names = optarg; break;
 		case 'h': usage(); kdc_close_stdout(); return 0;
@@ -244,8 +250,8 @@ main(int argc, char **argv)
 	}
 	if (model)
 		kdc_usage_error("-m runs a model; kd-teacher train makes one");
-	if (run.shards || run.inputs || run.no_label || run.mirror)
-		kdc_usage_error("--shard, --inputs, --no-label and --mirror go with -m MODEL");
+	if (run.shards || run.inputs || run.no_label || run.mirror || run.layer)
+		kdc_usage_error("--shard, --inputs, --no-label, --mirror and --layer go with -m MODEL");
 	if (!cfg.output)
 		kdc_usage_error("kd-teacher train needs -o MODEL");
 	{

@@ -275,10 +275,10 @@ KILLED+=' | { dd bs=1000 count=100 iflag=fullblock 2> /dev/null; kill -9 "$(cat 
 
 @test "a stream or model file of another format version is refused by name" {
 	small
-	edit_content t.kd 4 '\004' v4.kd
-	run --separate-stderr kd-cat v4.kd
+	edit_content t.kd 4 '\005' v5.kd
+	run --separate-stderr kd-cat v5.kd
 	fails_cleanly kd-cat
-	assert_equal "$stderr" "kd-cat: 'v4.kd': stream format version 4 is not supported (this kd reads versions 1 to 3)"
+	assert_equal "$stderr" "kd-cat: 'v5.kd': stream format version 5 is not supported (this kd reads versions 1 to 4)"
 	cp t.kdm v2.kdm
 	printf '\002' | dd of=v2.kdm bs=1 seek=4 conv=notrunc status=none
 	run --separate-stderr kd-teacher -m v2.kdm d.csv

@@ -11,6 +11,7 @@
 #include "kdtest.h"
 #include "mlp.h"
 #include "model.h"
+#include "prob.h"
 
 #define NIN 3
 #define NK 2
@@ -26,17 +27,18 @@ path_in(char *buf, const char *name)
 	return buf;
 }
 
-/* forward_ref: the logits of m on x, by hand: layer by layer in double,
+/* forward_ref: the logits of m on x (upto = n_layers), or the
+ * activations of hidden layer upto, by hand: layer by layer in double,
  * ReLU between layers, the standardisation first */
 static void
-forward_ref(const kdm_model *m, const float *x, double *z)
+forward_ref(const kdm_model *m, const float *x, size_t upto, double *z)
 {
 	double a[64], b[64];
 	size_t n = m->D;
 
 	for (size_t i = 0; i < n; i++)
 		a[i] = m->standardize ? ((double)x[i] - m->mean[i]) * m->istd[i] : x[i];
-	for (size_t l = 0; l < m->n_layers; l++) {
+	for (size_t l = 0; l < upto; l++) {
 		size_t out = m->sizes[l + 1];
 		for (size_t j = 0; j < out; j++) {
 			double s = m->b[l][j];
@@ -103,7 +105,7 @@ test_run(void)
 		KT_CHECK(kds_header_of(rd)->k == NK && kds_header_of(rd)->dim == NIN);
 		while ((rc = kds_read(rd, &rec, &e)) == 1) {
 			double z[NK];
-			forward_ref(m, x[n], z);
+			forward_ref(m, x[n], m->n_layers, z);
 			KT_CHECK(rec.id == n);
 			if (labelled)
 				KT_CHECK(rec.label == (int32_t)(n % NK));
@@ -115,6 +117,29 @@ test_run(void)
 		}
 		KT_CHECK(rc == 0 && n == NROWS);
 		kds_close(rd);
+	}
+	/* --layer 1: the hidden layer's 4 activations, as features */
+	{
+		kds_reader *rd;
+		kds_record rec;
+		size_t n = 0;
+		kdi_opts_init(&o);
+		o.layer = 1;
+		KT_CHECK(kdi_run(mp, lp, sp, &o, &e) == 0);
+		if ((rd = kds_open(sp, &e))) {
+			KT_CHECK(kds_header_of(rd)->kind == KDP_FEATURES && kds_header_of(rd)->k == 4);
+			while (kds_read(rd, &rec, &e) == 1) {
+				double h[4];
+				forward_ref(m, x[n], 1, h);
+				for (size_t k = 0; k < 4; k++)
+					KT_NEAR(rec.values[k], h[k], 1e-5 * fmax(1.0, fabs(h[k])));
+				n++;
+			}
+			KT_CHECK(n == NROWS);
+			kds_close(rd);
+		}
+		o.layer = 2; /* the output layer is not a hidden one */
+		KT_CHECK(kdi_run(mp, lp, sp, &o, &e) == -1);
 	}
 	/* three shards: each row once, in row order, part by part */
 	for (uint64_t part = 1; part <= 3; part++) {

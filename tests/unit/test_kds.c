@@ -542,7 +542,7 @@ test_rejections(void)
 
 	n = raw_header(raw, 3, KDP_PROBS);
 	raw[4] = 7;
-	expect_raw(raw, n, "stream format version 7 is not supported (this kd reads versions 1 to 3)");
+	expect_raw(raw, n, "stream format version 7 is not supported (this kd reads versions 1 to 4)");
 
 	n = raw_header(raw, 0, KDP_PROBS);
 	expect_raw(raw, n, "bad header: number of classes 0 out of range");
