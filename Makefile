@@ -35,9 +35,10 @@ CFLAGS  ?= -O2 -g
 # gradient, dropout's scale) vectorize behind a check that their arrays do
 # not overlap, where -O2's refuses such a check (the bias and ReLU pass
 # took 16% of inference). Results are unchanged: no fast-math, so no sum
-# is reordered, and C11 keeps a * b + c unfused.
+# is reordered, and C11 keeps a * b + c unfused. GCC's option only: the
+# fuzz build's clang goes without (VECT, set below).
 KD_CFLAGS = -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE $(WARN) $(BLAS_CFLAGS) -Ilib \
-            -fno-math-errno -fvect-cost-model=dynamic
+            -fno-math-errno $(VECT)
 LDLIBS  = -lzstd -lcsv -lz $(BLAS_LIBS) -lm -lpthread
 
 ifeq ($(VARIANT),asan)
@@ -46,9 +47,11 @@ endif
 ifeq ($(VARIANT),ubsan)
   SAN = -fsanitize=undefined -fno-sanitize-recover=all
 endif
+VECT = -fvect-cost-model=dynamic
 # the fuzz build: everything instrumented for libFuzzer's coverage and the
 # sanitizers; only tests/fuzz/fuzz_*.c link libFuzzer itself
 ifeq ($(VARIANT),fuzz)
+  VECT =
   CC  = clang-14
   SAN = -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer \
         -fno-sanitize-recover=all
