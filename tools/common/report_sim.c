@@ -220,9 +220,9 @@ kdrep_sim_plot_script(FILE *f, const kde_sim *s, kd_err *e)
 		}
 	fputs("EOD\n", f);
 
-	fputs("set title ", f);
+	fputs("set title \"classes alike in \" . ", f);
 	kdrep_gp_str(f, s->name);
-	fprintf(f, " . \": how alike the teacher holds the classes, at T = %g\\n"
+	fprintf(f, " . \", at T = %g\\n"
 	           "(the mean probability that rows of the true class give each class; "
 	           "the diagonal in grey)\"\n", s->temp);
 	fprintf(f, "set xrange [-0.5:%zu.5]\nset yrange [%zu.5:-0.5]\n", K - 1, K - 1);
