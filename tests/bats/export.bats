@@ -229,3 +229,14 @@ onnx_py() {
 	assert_success
 	assert_output --partial "Usage: kd-export"
 }
+
+@test "the README's C example compiles against an export and prints a named class" {
+	kd-mkmodel --inputs 4 --hidden 3 --classes 2 --names no,yes -o student.kdm
+	kd-export --c -o student.c student.kdm
+	awk '/^```c$/ { on = 1; next } /^```$/ { on = 0 } on' "$BATS_TEST_DIRNAME/../../README.md" > main.c
+	grep -q student_predict main.c
+	cc -std=c99 -Wall -Wextra -Werror -pedantic -O2 main.c student.c -lm -o main
+	run ./main
+	assert_success
+	assert_output --regexp '^class [01] \((no|yes)\): 0\.[0-9]{3}$'
+}
