@@ -73,7 +73,7 @@ kdbin_write_crc(kdbin_writer *w)
 
 void
 kdbin_reader_init(kdbin_reader *r, FILE *f, const char *path, const char *what,
-                kd_err *e)
+                  kd_err *e)
 {
 	r->f = f;
 	r->path = path;

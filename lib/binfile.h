@@ -44,7 +44,7 @@ typedef struct kdbin_reader {
 
 /* kdbin_reader_init: a reader of f, its CRC at the start. */
 void kdbin_reader_init(kdbin_reader *r, FILE *f, const char *path, const char *what,
-                     kd_err *e);
+                       kd_err *e);
 
 /* kdbin_read: exactly n bytes into p, added to the CRC; kdbin_read_u32s: n
  * little-endian 4-byte values into v (uint32_t or float). 0, or -1 with

@@ -32,7 +32,7 @@ kdm_model *kdmod_load(const char *path, kd_err *e);
 /* kdmod_load_mem: the same from the len bytes at buf, a whole model file
  * (read from elsewhere); name stands for it in messages. */
 kdm_model *kdmod_load_mem(const void *buf, size_t len, const char *name,
-                        kd_err *e);
+                          kd_err *e);
 
 /* kdmod_fingerprint: a 64-bit fingerprint (le.h's kd_hash64, never 0) of
  * what decides m's outputs: its layer sizes, parameters, standardisation
