@@ -21,11 +21,12 @@ row_of(const kdd_set *d, size_t i, const char *spec, char *buf, size_t n)
 	return buf;
 }
 
-/* load_data: data set spec into d as lo says; but when the stream has
- * no labels and knows its data set's fingerprint, a CSV read with its
- * last field as the label that fails or gives other inputs is read
- * again as inputs only, and kept when that matches: new rows without a
- * label column need no option */
+/* load_data: data set spec into d as lo says; but when the stream knows
+ * its data set's fingerprint, a CSV read with its last field as the
+ * label that fails or gives other inputs is read again as inputs only,
+ * and kept when that matches (or, for a stream without labels, when the
+ * first reading failed): rows without a label column need no option, and
+ * a labelled stream takes its labels from itself */
 static int
 load_data(const kdd_set *set, uint64_t data_fp, const char *spec,
           const kdd_load_opts *lo, kdd_set *d, kd_err *e)
@@ -34,7 +35,7 @@ load_data(const kdd_set *set, uint64_t data_fp, const char *spec,
 	kd_err first;
 	int rc = kdd_load(spec, lo, d, e);
 
-	if (set->y || !data_fp || lo->csv.unlabelled || lo->csv.label_col ||
+	if (!data_fp || lo->csv.unlabelled || lo->csv.label_col ||
 	    (rc == 0 && (!d->y || kdd_fingerprint(d) == data_fp)))
 		return rc;
 	first = *e;
@@ -44,7 +45,7 @@ load_data(const kdd_set *set, uint64_t data_fp, const char *spec,
 	if (kdd_load(spec, &again, d, e) == 0) {
 		/* kept when it matches, or when the first reading failed (its
 		 * mismatch is then told by the caller) */
-		if (rc != 0 || kdd_fingerprint(d) == data_fp)
+		if ((rc != 0 && !set->y) || kdd_fingerprint(d) == data_fp)
 			return 0;
 		kdd_free(d);
 	}

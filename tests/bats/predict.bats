@@ -131,3 +131,19 @@ model() {
 	run --separate-stderr kd-teacher -m m.kdm --class-names a,b,c u.csv
 	assert_failure 2
 }
+
+@test "a labelled stream trains from the same rows without their label column, its own labels kept" {
+	model
+	kd-teacher -m m.kdm l.csv | kd-soften -T 2 > lab.kd
+	cut -d, -f1-4 l.csv > nolab.csv
+	# --alpha 0.5 needs labels: they come from the stream
+	run --separate-stderr kd-student -q -o s.kdm --hidden 4 --epochs 1 --alpha 0.5 nolab.csv < lab.kd
+	assert_success
+	file_exists s.kdm
+	# other rows are still refused, by the first reading's reason
+	cut -d, -f1-3 l.csv > short.csv
+	run --separate-stderr kd-student -q -o s2.kdm --hidden 4 --epochs 1 short.csv < lab.kd
+	assert_failure 1
+	[[ "$stderr" == *"'short.csv':1:3: label"* ]]
+	file_missing s2.kdm
+}
