@@ -10,6 +10,7 @@
 
 #include "kds.h"
 #include "prob.h"
+#include "text.h"
 
 #define BATCH 256 /* rows per kdm_forward */
 
@@ -358,12 +359,7 @@ kde_result_free(kde_result *r)
 const char *
 kde_class_name(const kde_result *r, size_t c)
 {
-	const char *p = r->names;
-	if (!p || c >= r->acc.K)
-		return NULL;
-	while (c--)
-		p += strlen(p) + 1;
-	return p;
+	return c < r->acc.K ? kdx_name_at(r->names, c) : NULL;
 }
 
 /* src_data_fp: the fingerprint of s's rows (a model's data hashed once,
@@ -583,12 +579,7 @@ kde_sim_pairs(const kde_sim *s, kde_pair *top, size_t n)
 const char *
 kde_sim_class_name(const kde_sim *s, size_t c)
 {
-	const char *p = s->names;
-	if (!p || c >= s->K)
-		return NULL;
-	while (c--)
-		p += strlen(p) + 1;
-	return p;
+	return c < s->K ? kdx_name_at(s->names, c) : NULL;
 }
 
 int

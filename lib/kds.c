@@ -144,12 +144,9 @@ kds_header_free(kds_header *h)
 const char *
 kds_class_name(const kds_header *h, uint32_t c)
 {
-	const char *p = h->names;
 	if (!h->names_len || c >= h->k)
 		return NULL;
-	while (c--)
-		p += strlen(p) + 1;
-	return p;
+	return kdx_name_at(h->names, c);
 }
 
 size_t

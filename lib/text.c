@@ -55,3 +55,13 @@ kdx_names_bad(const char *blob, size_t n)
 			return "a control character";
 	return NULL;
 }
+
+const char *
+kdx_name_at(const char *names, size_t c)
+{
+	if (!names)
+		return NULL;
+	while (c--)
+		names += strlen(names) + 1;
+	return names;
+}

@@ -20,4 +20,8 @@ int kdx_utf8_ok(const unsigned char *s, size_t n);
  * character", "bytes that are not UTF-8", "no final NUL") */
 const char *kdx_names_bad(const char *blob, size_t n);
 
+/* kdx_name_at: name c of names, NUL-terminated names back to back (c
+ * below their count: the caller checks), or NULL when names is NULL */
+const char *kdx_name_at(const char *names, size_t c);
+
 #endif
