@@ -66,12 +66,7 @@ acc_kd=$(awk -F, 'NR > 2 { b = 3; for (i = 4; i < 3 + '"$K"'; i++) if ($i + 0 > 
 "$BIN/kd-export" --onnx -o "$w/model.onnx" "$model"
 /usr/bin/python3 "$drv/check-onnx.py" "$w/model.onnx" > "$w/onnx-check.txt"
 o_rel=null o_same=null
-if [ ! -e "$ort/node_modules/onnxruntime-node/package.json" ]; then
-	mkdir -p "$ort"
-	(cd "$ort" && npm install --ignore-scripts --no-audit --no-fund onnxruntime-node@1.31.1 > npm.log 2>&1) ||
-		echo "export.sh: onnxruntime-node could not be installed (see $ort/npm.log)" >&2
-fi
-if [ -e "$ort/node_modules/onnxruntime-node/package.json" ]; then
+if "$drv/install-ort" "$ort"; then
 	NODE_PATH="$ort/node_modules" node "$drv/run-onnx.js" "$w/model.onnx" "$K" "$D" < "$w/rows.csv" > "$w/onnx.csv"
 	read -r o_rel o_same _ _ < <(compare "$w/ref.csv" "$w/onnx.csv")
 fi

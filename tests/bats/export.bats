@@ -6,10 +6,8 @@
 load helpers
 
 EXPORT_DIR="$BATS_TEST_DIRNAME/../export"
-# onnxruntime-node is installed from npm once, here (a version known to
-# run on Debian's Node.js 20)
+# onnxruntime-node is installed from npm once, here (tests/export/install-ort)
 ORT_DIR="${KD_ORT_DIR:-$BATS_TEST_DIRNAME/../../build/onnxruntime}"
-ORT_VERSION=1.31.1
 FMNIST=/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz
 
 # data: a small trained model m.kdm, its rows with logits and inputs,
@@ -47,14 +45,8 @@ argmaxes() {
 # ort: install onnxruntime-node into ORT_DIR unless it is there; skip,
 # saying why, only when Node.js is missing or npm cannot install it
 ort() {
-	command -v node > /dev/null || skip "Node.js (Debian nodejs) is not installed: onnxruntime-node cannot run"
-	if [ ! -e "$ORT_DIR/node_modules/onnxruntime-node/package.json" ]; then
-		command -v npm > /dev/null || skip "npm is not installed: onnxruntime-node cannot be installed"
-		mkdir -p "$ORT_DIR"
-		(cd "$ORT_DIR" && npm install --ignore-scripts --no-audit --no-fund \
-			"onnxruntime-node@$ORT_VERSION" > npm.log 2>&1) ||
-			skip "npm could not install onnxruntime-node@$ORT_VERSION (no registry?): $(tail -1 "$ORT_DIR/npm.log")"
-	fi
+	local why
+	why=$("$EXPORT_DIR/install-ort" "$ORT_DIR" 2>&1) || skip "$(tail -1 <<< "$why")"
 }
 
 # onnx_py: skip, saying why, when Debian's python3-onnx is missing
