@@ -21,6 +21,7 @@ static const unsigned char MAGIC[4] = { 'K', 'D', 'K', 0x1a };
 #define FLAG_AVG  2u   /* the moving average follows them (--ema) */
 #define FLAG_ADAM 4u   /* Adam's second moments follow them */
 #define FLAG_STOP 8u   /* the best epoch follows them (--patience) */
+#define FLAG_HINT 16u  /* the hint's regressor comes last (--hint) */
 
 /* ---- writing ---- */
 
@@ -29,7 +30,8 @@ static uint32_t
 flags_of(const kdckpt_state *s)
 {
 	return (s->best ? FLAG_BEST : 0) | (s->avg ? FLAG_AVG : 0) |
-	       (s->sq ? FLAG_ADAM : 0) | (s->patience ? FLAG_STOP : 0);
+	       (s->sq ? FLAG_ADAM : 0) | (s->patience ? FLAG_STOP : 0) |
+	       (s->nhint ? FLAG_HINT : 0);
 }
 
 int
@@ -71,6 +73,15 @@ kdckpt_save(const char *path, const kdckpt_state *s, kd_err *e)
 		kd_put_u64(b, s->best_epoch);
 		kdbin_write(&w, b, 8);
 	}
+	if (s->nhint) {
+		unsigned char b[8];
+		kd_put_u64(b, s->nhint);
+		kdbin_write(&w, b, 8);
+		kdbin_write_u32s(&w, s->hint, s->nhint);
+		kdbin_write_u32s(&w, s->hint_vel, s->nhint);
+		if (s->sq)
+			kdbin_write_u32s(&w, s->hint_sq, s->nhint);
+	}
 	kdbin_write_crc(&w);
 	/* a failed write leaves ferror set: kdout_commit reports it and
 	 * removes the temporary, so the previous checkpoint stays */
@@ -101,7 +112,7 @@ load(kdbin_reader *r, kdckpt_state *s, uint64_t size)
 {
 	const char *path = r->path;
 	kd_err *e = r->e;
-	unsigned char h[HEADER_SIZE], be[8] = { 0 };
+	unsigned char h[HEADER_SIZE], be[8] = { 0 }, hn[8] = { 0 };
 	uint32_t version, flags;
 	uint64_t expect;
 
@@ -137,6 +148,8 @@ load(kdbin_reader *r, kdckpt_state *s, uint64_t size)
 	expect = HEADER_SIZE + 4 * (uint64_t)s->n +
 	         4 * (uint64_t)s->nparams * (2 + !!s->best + !!s->avg + !!s->sq) +
 	         8 * !!s->patience + 4;
+	if (s->nhint) /* the run's own regressor: no overflow either */
+		expect += 8 + 4 * (uint64_t)s->nhint * (2 + !!s->sq);
 	if (size != expect) {
 		kd_err_set(e, KD_EFORMAT, "'%s': %s (%llu bytes, expected %llu)", path,
 		           size < expect ? "truncated checkpoint" : "trailing garbage after the checkpoint",
@@ -148,7 +161,17 @@ load(kdbin_reader *r, kdckpt_state *s, uint64_t size)
 	    (s->best && kdbin_read_u32s(r, s->best, s->nparams)) ||
 	    (s->avg && kdbin_read_u32s(r, s->avg, s->nparams)) ||
 	    (s->sq && kdbin_read_u32s(r, s->sq, s->nparams)) ||
-	    (s->patience && kdbin_read(r, be, 8)))
+	    (s->patience && kdbin_read(r, be, 8)) ||
+	    (s->nhint && kdbin_read(r, hn, 8)))
+		return -1;
+	if (s->nhint && kd_get_u64(hn) != s->nhint) {
+		kd_err_set(e, KD_EMISMATCH, "'%s': a checkpoint of another run (another hint "
+		           "regressor): cannot resume this one", path);
+		return -1;
+	}
+	if (s->nhint && (kdbin_read_u32s(r, s->hint, s->nhint) ||
+	                 kdbin_read_u32s(r, s->hint_vel, s->nhint) ||
+	                 (s->sq && kdbin_read_u32s(r, s->hint_sq, s->nhint))))
 		return -1;
 	if (kdbin_read_crc(r))
 		return -1;

@@ -6,7 +6,9 @@
  * random generator, the row order the next shuffle starts from, the best
  * parameters and validation error so far, the moving average of the
  * parameters (--ema), Adam's second moments, the best epoch (for
- * --patience), and the first epoch's loss (for the divergence check). Resumed with the same data, options and BLAS
+ * --patience), the first epoch's loss (for the divergence check), and
+ * the hint's regressor with its optimizer state (kd-student --hint).
+ * Resumed with the same data, options and BLAS
  * thread count, a run ends with the same model, bit for bit, as one that
  * was never stopped. The file format is lib/CHECKPOINT-FORMAT.md: magic,
  * version, a fingerprint of the run, the state, a CRC-32; it is written
@@ -47,6 +49,11 @@ typedef struct kdckpt_state {
 	int       patience;    /* 1: the run stops early, and best_epoch
 	                          is saved */
 	uint64_t  best_epoch;  /* the epoch of best_err (0: none yet) */
+	size_t    nhint;       /* parameters of the hint's regressor
+	                          (kd-student --hint), 0 without one */
+	float    *hint;        /* (nhint) the regressor's parameters */
+	float    *hint_vel;    /* (nhint) its velocities or first moments */
+	float    *hint_sq;     /* (nhint) its second moments (when sq is set) */
 } kdckpt_state;
 
 /* kdckpt_save: write s to path, atomically. 0, or -1 with e set. */

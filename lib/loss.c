@@ -154,3 +154,18 @@ kdl_mse_logits(const float *logits, const float *target_logits, size_t B,
 	}
 	return 0.5 * loss / (double)B;
 }
+
+double
+kdl_hint(const float *r, const float *t, size_t B, size_t F, double w, float *dr)
+{
+	double loss = 0.0, n = (double)B * (double)F;
+
+	if (B == 0 || F == 0)
+		return 0.0;
+	for (size_t i = 0; i < B * F; i++) {
+		double d = (double)r[i] - (double)t[i];
+		loss += d * d;
+		dr[i] = (float)(2.0 * w * d / n);
+	}
+	return w * loss / n;
+}

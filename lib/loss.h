@@ -53,4 +53,12 @@ double kdl_distill(const float *logits, const float *targets,
 double kdl_mse_logits(const float *logits, const float *target_logits,
                       size_t B, size_t K, float *dlogits);
 
+/* kdl_hint: a hint (Romero et al. 2015, FitNets): the mean squared error
+ * between the regressor's outputs r and the teacher's features t, over
+ * the B rows and F features, weighted by w:
+ *   w / (B F) * sum_bf (r_bf - t_bf)^2
+ *   r (B,F), t (B,F), dr (B,F) = 2 w (r - t) / (B F) */
+double kdl_hint(const float *r, const float *t, size_t B, size_t F, double w,
+                float *dr);
+
 #endif

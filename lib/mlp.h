@@ -198,6 +198,20 @@ const float *kdm_train_forward(kdm_train *t, const float *X, size_t B,
  * The gradients replace the previous ones (no accumulation). */
 void kdm_train_backward(kdm_train *t, const float *dlogits);
 
+/* kdm_train_hidden: the output of hidden layer layer (1 to n_layers - 1)
+ * in the last forward, (B, sizes[layer]), after its ReLU and dropout: the
+ * input of weight layer layer. NULL before any forward or for another
+ * layer. Valid until the next forward. */
+const float *kdm_train_hidden(const kdm_train *t, size_t layer);
+
+/* kdm_train_backward_hint: kdm_train_backward with a second loss on hidden
+ * layer layer (a FitNets hint): dh (B, sizes[layer]), the gradient of that
+ * loss with respect to kdm_train_hidden(t, layer), is added to the one the
+ * logits send back before it passes the layer's ReLU and dropout. dh NULL
+ * (or a layer that is not hidden) is kdm_train_backward. */
+void kdm_train_backward_hint(kdm_train *t, const float *dlogits, size_t layer,
+                             const float *dh);
+
 /* kdm_train_zero_grads: gradients 0, as those of a batch of no rows (a
  * data-parallel worker with no share of a short last batch adds these to
  * the others' sums); a step then applies only momentum and decay. */

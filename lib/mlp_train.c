@@ -219,6 +219,21 @@ relu_grad(float *restrict din, const float *restrict in, size_t n, float keep)
 void
 kdm_train_backward(kdm_train *t, const float *dlogits)
 {
+	kdm_train_backward_hint(t, dlogits, 0, NULL);
+}
+
+const float *
+kdm_train_hidden(const kdm_train *t, size_t layer)
+{
+	if (t->B == 0 || layer < 1 || layer >= t->m->n_layers)
+		return NULL;
+	return t->act[layer];
+}
+
+void
+kdm_train_backward_hint(kdm_train *t, const float *dlogits, size_t layer,
+                        const float *dh)
+{
 	kdm_model *m = t->m;
 	size_t B = t->B, L = m->n_layers;
 	const float *dout = dlogits;
@@ -246,6 +261,11 @@ kdm_train_backward(kdm_train *t, const float *dlogits)
 			// (B,n_in): din = dout * W
 			kdb_sgemm(KDB_N, KDB_N, B, n_in, n_out, 1.0f, dout,
 			          n_out, m->W[l], n_in, 0.0f, din, n_in);
+			// the hint's gradient, dh (B,n_in), joins the
+			// logits' at the output of hidden layer l
+			if (dh && l == layer)
+				for (size_t i = 0; i < B * n_in; i++)
+					din[i] += dh[i];
 			relu_grad(din, in, B * n_in, keep);
 			dout = din;
 		}

@@ -179,3 +179,70 @@ fail:
 	kdd_free(set);
 	return -1;
 }
+
+int
+kdst_load_hint(const char *path, const kdd_set *set, float **feat, size_t *F,
+               kd_err *e)
+{
+	kdd_set h;
+	kds_header hd;
+	float *v = NULL;
+	const char *name = !strcmp(path, "-") ? "stdin" : path;
+	int rc = -1;
+
+	*feat = NULL;
+	if (kdd_stream_load(path, &h, &v, &hd, e))
+		return -1;
+	if (hd.kind != KDP_FEATURES) {
+		kd_err_set(e, KD_EUSAGE, "'%s' holds %s, not the features of a hidden layer "
+		           "(kd-teacher -m MODEL --layer L writes them)", name, kdp_kind_name(hd.kind));
+		goto done;
+	}
+	for (size_t i = 0; i < h.n && i < set->n; i++) {
+		if (h.id[i] != set->id[i]) {
+			kd_err_set(e, KD_EMISMATCH, "'%s': record %zu has row id %llu, the targets' "
+			           "record %zu has id %llu: the hint must come from the same rows, "
+			           "in the same order", name, i + 1, (unsigned long long)h.id[i],
+			           i + 1, (unsigned long long)set->id[i]);
+			goto done;
+		}
+		if (h.y && set->y && h.y[i] != set->y[i]) {
+			kd_err_set(e, KD_EMISMATCH, "'%s': record %zu (row id %llu) has label %ld, "
+			           "the targets' has label %ld", name, i + 1,
+			           (unsigned long long)h.id[i], (long)h.y[i], (long)set->y[i]);
+			goto done;
+		}
+	}
+	if (h.n != set->n) {
+		kd_err_set(e, KD_EMISMATCH, "'%s' has %zu records, the targets %zu (first unmatched: "
+		           "record %zu)", name, h.n, set->n, (h.n < set->n ? h.n : set->n) + 1);
+		goto done;
+	}
+	*feat = v;
+	*F = hd.k;
+	v = NULL;
+	rc = 0;
+done:
+	free(v);
+	kds_header_free(&hd);
+	kdd_free(&h);
+	return rc;
+}
+
+void
+kdst_hint_rows(const kdd_set *all, float *feat, size_t F, const kdd_set *part)
+{
+	size_t j = 0;
+
+	/* part's rows come in all's order, so row i of part is at or after
+	 * row i of all: copying forward never overwrites a row still to come */
+	for (size_t i = 0; i < part->n; i++) {
+		while (j < all->n && all->id[j] != part->id[i])
+			j++;
+		if (j == all->n)
+			break; /* not a subset: cannot happen after kdt_split */
+		if (j != i)
+			memmove(feat + i * F, feat + j * F, F * sizeof *feat);
+		j++;
+	}
+}

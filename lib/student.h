@@ -22,4 +22,19 @@ typedef struct kdst_in {
 int kdst_load(const kdst_in *in, int loss, const kdd_load_opts *lo,
               kdd_set *set, float **targets, size_t *K, double *T, kd_err *e);
 
+/* kdst_load_hint: the features stream at path (kd-teacher -m --layer:
+ * kind KDP_FEATURES; "-" is stdin) for the rows of set, which must be its
+ * records one for one: the same ids in the same order, the same labels
+ * where both have them. *feat (set->n, *F) gets the features (free() it).
+ * 0, or -1 with e naming the stream and the first record that differs. */
+int kdst_load_hint(const char *path, const kdd_set *set, float **feat,
+                   size_t *F, kd_err *e);
+
+/* kdst_hint_rows: keep the features of part's rows only: feat (all->n, F)
+ * row-aligned with all becomes (part->n, F) row-aligned with part, in
+ * place. part holds some of all's rows, in all's order, by id (as
+ * kdt_split leaves them). */
+void kdst_hint_rows(const kdd_set *all, float *feat, size_t F,
+                    const kdd_set *part);
+
 #endif

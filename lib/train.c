@@ -7,6 +7,7 @@
 #include <time.h>
 #include <zlib.h>
 
+#include "blas.h"
 #include "ckpt.h"
 #include "le.h"
 #include "loss.h"
@@ -236,6 +237,22 @@ check(const kdm_model *m, const kdt_data *d, const kdt_opts *o, kd_err *e)
 		           o->jitter > 0 ? "jitter" : "flip");
 		return -1;
 	}
+	if (d->hint && (o->hint_layer < 1 || o->hint_layer >= m->n_layers)) {
+		kd_err_set(e, KD_EUSAGE, "a hint needs a hidden layer of the student: layer %zu "
+		           "is not one (it has %zu)", o->hint_layer, m->n_layers - 1);
+		return -1;
+	}
+	if (d->hint && (d->hint_dim < 1 || d->hint_dim > KDM_MAX_WIDTH ||
+	                !(o->hint_weight >= 0) || !isfinite(o->hint_weight))) {
+		kd_err_set(e, KD_EUSAGE, "a hint needs 1 to %zu features and a finite weight >= 0",
+		           KDM_MAX_WIDTH);
+		return -1;
+	}
+	if (d->hint && o->mixup > 0) {
+		kd_err_set(e, KD_EUSAGE, "mixup and a hint do not go together: the teacher's "
+		           "features for a mixed row are not the mix of its features");
+		return -1;
+	}
 	if (o->workers > 1 ? !o->reduce || o->worker >= o->workers || o->workers >= (1u << 20) ||
 	                     o->batch > SIZE_MAX / o->workers : o->worker != 0) {
 		kd_err_set(e, KD_EUSAGE, "bad data-parallel options: worker %zu of %zu%s",
@@ -320,6 +337,11 @@ typedef struct fit {
 	float *X, *Xj, *Xm;/* (B,D) the step's rows; jittered; mixed */
 	float *tg, *dl;    /* (B,K) the step's targets; the loss's gradient */
 	int32_t *y;        /* (B) the step's labels */
+	kdm_model *reg;    /* the hint's regressor (F outputs from the
+	                      student's hidden layer), or NULL */
+	kdm_train *rtr;    /* its training state */
+	float *ht, *dr;    /* (B,F) the step's features; the hint's gradient */
+	float *dh;         /* (B,H) that gradient at the student's layer */
 	float *best;       /* the best epoch's parameters, or NULL */
 	float *avg, *live; /* --ema: the average; the live parameters while
 	                      the average is scored */
@@ -339,6 +361,11 @@ static void
 fit_free(fit *f)
 {
 	kdm_train_free(f->tr);
+	kdm_train_free(f->rtr);
+	kdm_free(f->reg);
+	free(f->ht);
+	free(f->dr);
+	free(f->dh);
 	free(f->order);
 	free(f->X);
 	free(f->Xj);
@@ -350,6 +377,33 @@ fit_free(fit *f)
 	free(f->best);
 	free(f->avg);
 	free(f->live);
+}
+
+/* hint_open: the hint's regressor, H = the student's layer's width to F
+ * features, He-initialised from the seed, trained by the run's optimizer
+ * with its momentum and decay but no dropout or max-norm; its buffers */
+static int
+hint_open(fit *f, kd_err *e)
+{
+	const kdt_opts *o = f->o;
+	size_t F = f->d->hint_dim, H = f->m->sizes[o->hint_layer], B = f->B;
+	kdm_opts ro;
+
+	memset(&ro, 0, sizeof ro);
+	ro.optimizer = o->reg.optimizer;
+	ro.momentum = o->reg.momentum;
+	ro.weight_decay = o->reg.weight_decay;
+	if (!(f->reg = kdm_new(H, NULL, 0, F, o->seed ^ 0x68696e74ULL /* "hint" */, e)) ||
+	    !(f->rtr = kdm_train_new(f->reg, B, &ro, e)))
+		return -1;
+	f->ht = malloc(B * F * sizeof *f->ht);
+	f->dr = malloc(B * F * sizeof *f->dr);
+	f->dh = malloc(B * H * sizeof *f->dh);
+	if (!f->ht || !f->dr || !f->dh) {
+		kd_err_set(e, KD_ENOMEM, "out of memory for the hint (%zu features)", F);
+		return -1;
+	}
+	return 0;
 }
 
 /* fit_open: check the run, allocate its buffers, and start it, from
@@ -385,6 +439,8 @@ fit_open(fit *f, kdm_model *m, const kdt_data *d, const kdt_opts *o,
 	if (f->W > 1 && same_run(m, d, o, e))
 		return -1;
 	if (!(f->tr = kdm_train_new(m, B, &o->reg, e)))
+		return -1;
+	if (d->hint && hint_open(f, e))
 		return -1;
 	f->order = malloc(n * sizeof *f->order);
 	f->X = malloc(B * D * sizeof *f->X);
@@ -426,6 +482,12 @@ fit_open(fit *f, kdm_model *m, const kdt_data *d, const kdt_opts *o,
 		ck->best = f->best;
 		ck->avg = f->avg;
 		ck->patience = o->patience > 0;
+		if (f->reg) {
+			ck->nhint = f->reg->nparams;
+			ck->hint = f->reg->params;
+			ck->hint_vel = kdm_train_velocity(f->rtr);
+			ck->hint_sq = kdm_train_second_moments(f->rtr);
+		}
 	}
 	if (o->resume) {
 		if (kdckpt_load(o->resume, &f->ck, e))
@@ -436,6 +498,8 @@ fit_open(fit *f, kdm_model *m, const kdt_data *d, const kdt_opts *o,
 		f->best_err = f->ck.best_err;
 		f->best_ep = (size_t)f->ck.best_epoch;
 		kdm_train_set_steps(f->tr, (uint64_t)f->ep0 * f->steps);
+		if (f->rtr)
+			kdm_train_set_steps(f->rtr, (uint64_t)f->ep0 * f->steps);
 	}
 	/* a run resumed after its early stop has no epoch left */
 	if (o->patience > 0 && f->ep0 > 0 && f->ep0 - f->best_ep >= o->patience)
@@ -474,6 +538,9 @@ next_batch(fit *f, size_t i, size_t lo, size_t bn)
 			f->y[b] = t->y[r];
 		if (f->d->targets)
 			memcpy(f->tg + b * K, f->d->targets + r * K, K * sizeof *f->tg);
+		if (f->ht)
+			memcpy(f->ht + b * f->d->hint_dim, f->d->hint + r * f->d->hint_dim,
+			       f->d->hint_dim * sizeof *f->ht);
 	}
 	if (o->jitter > 0) {
 		kdm_jitter(f->X, f->Xj, bn, t->width, t->height, o->jitter, f->arng);
@@ -514,6 +581,28 @@ loss_of(fit *f, const float *logits, size_t bn)
 	}
 }
 
+/* hint_loss: the hint's part of a step of bn rows, share of the step's
+ * rows over all workers: the regressor on the student's hidden layer,
+ * kdl_hint against the features ht, the regressor's gradients, and in dh
+ * the gradient for the student's layer. Returns the weighted loss. */
+static double
+hint_loss(fit *f, size_t bn, double share)
+{
+	size_t F = f->d->hint_dim, H = f->m->sizes[f->o->hint_layer];
+	const float *h = kdm_train_hidden(f->tr, f->o->hint_layer);
+	// h is (bn,H), W_r is (F,H), r is (bn,F): r = h W_r^T + b_r
+	const float *r = kdm_train_forward(f->rtr, h, bn, NULL);
+	double loss = kdl_hint(r, f->ht, bn, F, f->o->hint_weight, f->dr);
+
+	if (share != 1.0)
+		for (size_t k = 0; k < bn * F; k++)
+			f->dr[k] = (float)((double)f->dr[k] * share);
+	kdm_train_backward(f->rtr, f->dr);
+	// dr is (bn,F), W_r is (F,H), dh is (bn,H): dh = dr W_r
+	kdb_sgemm(KDB_N, KDB_N, bn, H, F, 1.0f, f->dr, F, f->reg->W[0], H, 0.0f, f->dh, H);
+	return loss;
+}
+
 /* step: one step of epoch ep on the rows order[i .. i+gn) shared by the
  * workers: forward, loss, backward, the workers' sum, the update, the
  * moving average, the progress line. 0, or -1 (divergence, a failed sum) */
@@ -529,23 +618,28 @@ step(fit *f, size_t ep, size_t i, kd_err *e)
 
 	if (bn == 0) { /* a short last step left this worker none */
 		kdm_train_zero_grads(f->tr);
+		if (f->rtr)
+			kdm_train_zero_grads(f->rtr);
 	} else {
 		const float *in = next_batch(f, i, lo, bn);
-		loss = loss_of(f, kdm_train_forward(f->tr, in, bn, f->arng), bn);
 		/* the losses divide by this worker's bn rows; the step's mean
 		 * is over all gn */
-		if (bn != gn) {
-			double s = (double)bn / (double)gn;
+		double share = (double)bn / (double)gn;
+		loss = loss_of(f, kdm_train_forward(f->tr, in, bn, f->arng), bn);
+		if (bn != gn)
 			for (size_t k = 0; k < bn * f->K; k++)
-				f->dl[k] = (float)((double)f->dl[k] * s);
-		}
+				f->dl[k] = (float)((double)f->dl[k] * share);
+		if (f->rtr)
+			loss += hint_loss(f, bn, share);
 		lsum = loss * (double)bn;
-		kdm_train_backward(f->tr, f->dl);
+		kdm_train_backward_hint(f->tr, f->dl, o->hint_layer, f->rtr ? f->dh : NULL);
 	}
 	/* sum the gradients and losses of all workers; the divergence test
 	 * below then stops them all alike */
 	if (f->W > 1) {
-		if (o->reduce(kdm_train_grads(f->tr), f->m->nparams, &lsum, 1, o->reduce_ctx, e))
+		if (o->reduce(kdm_train_grads(f->tr), f->m->nparams, &lsum, 1, o->reduce_ctx, e) ||
+		    (f->rtr && o->reduce(kdm_train_grads(f->rtr), f->reg->nparams, NULL, 0,
+		                         o->reduce_ctx, e)))
 			return -1;
 		loss = lsum / (double)gn;
 	}
@@ -556,6 +650,8 @@ step(fit *f, size_t ep, size_t i, kd_err *e)
 	}
 	f->p.lr = kdt_step_lr(o, ep, i / f->G, f->steps);
 	kdm_train_step(f->tr, (float)f->p.lr);
+	if (f->rtr)
+		kdm_train_step(f->rtr, (float)f->p.lr);
 	if (f->avg)
 		ema_update(f->avg, f->m->params, f->m->nparams, ema_decay(o->ema, ep * f->steps + i / f->G));
 	f->sum += lsum;

@@ -77,6 +77,10 @@ typedef struct kdt_opts {
 	double   alpha;      /* weight of the soft loss (KDT_DISTILL), [0,1] */
 	int      keep_best;  /* restore the parameters of the best validation epoch */
 	int      select;     /* enum kdt_select: what "best" means */
+	size_t   hint_layer; /* with kdt_data.hint: the student's hidden layer
+	                      * (1 to n_layers - 1) that the hint's regressor
+	                      * reads (kdt_fit) */
+	double   hint_weight;/* the hint loss's weight B (kdl_hint), >= 0 */
 	size_t   patience;   /* 0, or stop once this many epochs have passed
 	                      * without a new best validation score or,
 	                      * without validation rows, without a training
@@ -145,7 +149,19 @@ typedef struct kdt_data {
 	const float   *targets;
 	const kdd_set *val;
 	const float   *val_targets;
+	const float   *hint;     /* NULL, or (train->n, hint_dim) a teacher's
+	                          * hidden-layer features for a hint (FitNets,
+	                          * Romero et al. 2015), row-aligned with train */
+	size_t         hint_dim; /* F, the features per row */
 } kdt_data;
+
+/* kdt_fit with a hint (d->hint): each step adds to the loss
+ *   hint_weight * kdl_hint(h W_r^T + b_r, features)
+ * where h (B, H) is m's hidden layer hint_layer (kdm_train_hidden) and the
+ * regressor W_r (F, H), b_r (F), is trained with m by the same optimizer
+ * (no dropout, max-norm or best-epoch keeping) from a He-initialised
+ * start drawn from the seed, and then dropped: m alone is the result.
+ * The checkpoint carries the regressor and its optimizer state. */
 
 /* kdt_fit: train m in place. Calls report (when not NULL) every few
  * hundred rows and at the end of each epoch. With o->checkpoint, saves

@@ -102,6 +102,13 @@ kdt_fingerprint(const kdm_model *m, const kdt_data *d, const kdt_opts *o)
 		crc = crc_u64(crc, 0x7761726d); /* "warm" */
 		crc = crc_u64(crc, o->warmup);
 	}
+	if (d->hint) {
+		crc = crc_u64(crc, 0x68696e74); /* "hint" */
+		crc = crc_u64(crc, o->hint_layer);
+		crc = crc_f64(crc, o->hint_weight);
+		crc = crc_u64(crc, d->hint_dim);
+		crc = kd_crc32(crc, d->hint, d->train->n * d->hint_dim * sizeof *d->hint);
+	}
 	crc = crc_u64(crc, m->n_layers);
 	for (size_t l = 0; l <= m->n_layers; l++)
 		crc = crc_u64(crc, m->sizes[l]);

@@ -58,6 +58,15 @@ usage(void)
 	       "                       when the stream or DATA has labels, else 1)\n"
 	       "      --loss L         soft (default) or mse-logits\n"
 	       "      --targets FILE   read the target stream from FILE, not stdin\n"
+	       "      --hint FILE      also learn a teacher's hidden layer (FitNets): the\n"
+	       "                       features stream of kd-teacher -m MODEL --layer L\n"
+	       "                       over the same rows, in the same order\n"
+	       "      --hint-layer L   the student's hidden layer that learns it, through\n"
+	       "                       a linear map trained with it and then dropped\n"
+	       "                       (default 1, the first)\n"
+	       "      --hint-weight B  add B times the mean squared error between the\n"
+	       "                       map's outputs and the features to the loss\n"
+	       "                       (default 1; 0 trains the map alone)\n"
 	       "  -h, --help           show this help and exit\n"
 	       "  -V, --version        show the version and exit\n"
 	       "\n"
@@ -106,7 +115,11 @@ usage(void)
 	       kdc_train_help);
 }
 
-enum { O_ALPHA = 2000, O_LOSS, O_TARGETS };
+enum { O_ALPHA = 2000, O_LOSS, O_TARGETS, O_HINT, O_HINT_LAYER, O_HINT_WEIGHT };
+
+/* --hint-weight's default: chosen on validation rows by make hints
+ * (pipelines/results/CHOICES.md) */
+#define KD_DEFAULT_HINT_WEIGHT 1.0
 
 /* --alpha's default with labels: the soft loss half the objective, chosen
  * with T = 2, 4, 8 on the validation rows of make tabular's data sets
@@ -119,6 +132,9 @@ static const struct option longopts[] = {
 	{ "alpha", required_argument, NULL, O_ALPHA },
 	{ "loss", required_argument, NULL, O_LOSS },
 	{ "targets", required_argument, NULL, O_TARGETS },
+	{ "hint", required_argument, NULL, O_HINT },
+	{ "hint-layer", required_argument, NULL, O_HINT_LAYER },
+	{ "hint-weight", required_argument, NULL, O_HINT_WEIGHT },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
 	{ NULL, 0, NULL, 0 }
@@ -130,7 +146,10 @@ main(int argc, char **argv)
 	kdc_train_cfg cfg;
 	kdst_in in;
 	kdd_set all, tr, va;
-	float *targets, *ttr, *tva;
+	float *targets, *ttr, *tva, *hint = NULL;
+	const char *hint_path = NULL;
+	size_t F = 0;
+	int hint_opt = 0;
 	size_t K;
 	kdt_data d;
 	kd_err e;
@@ -153,6 +172,8 @@ main(int argc, char **argv)
 	cfg.steps_short *= 2;
 	cfg.sgd_lr = 0.02;
 	cfg.sgd_lr_end = 0.0002;
+	cfg.t.hint_layer = 1;
+	cfg.t.hint_weight = KD_DEFAULT_HINT_WEIGHT;
 	memset(&in, 0, sizeof in);
 	in.targets = "-";
 	while ((c = getopt_long(argc, argv, "o:T:qhV", longopts, NULL)) != -1) {
@@ -173,6 +194,15 @@ main(int argc, char **argv)
 				kdc_usage_error("--loss: '%s' is not soft or mse-logits", optarg);
 			break;
 		case O_TARGETS: in.targets = optarg; break;
+		case O_HINT: hint_path = optarg; break;
+		case O_HINT_LAYER:
+			cfg.t.hint_layer = (size_t)kdc_long("--hint-layer", optarg, 1, KDM_MAX_LAYERS);
+			hint_opt = O_HINT_LAYER;
+			break;
+		case O_HINT_WEIGHT:
+			cfg.t.hint_weight = kdc_double("--hint-weight", optarg, 0, 1e6, 0);
+			hint_opt = O_HINT_WEIGHT;
+			break;
 		case 'h': usage(); kdc_close_stdout(); return 0;
 		case 'V': kdc_version();
 		default: kdc_bad_option(argv);
@@ -183,9 +213,16 @@ main(int argc, char **argv)
 	if (!cfg.output)
 		kdc_usage_error("%s needs -o MODEL", kdc_prog());
 	in.data = optind < argc ? argv[optind] : NULL;
+	if (hint_opt && !hint_path)
+		kdc_usage_error("--%s needs --hint FILE", hint_opt == O_HINT_LAYER ? "hint-layer" : "hint-weight");
+	if (hint_path && cfg.t.hint_layer > cfg.n_hidden)
+		kdc_usage_error("--hint-layer %zu: the student has %zu hidden layer%s", cfg.t.hint_layer,
+		                cfg.n_hidden, cfg.n_hidden == 1 ? "" : "s");
+	if (hint_path && !strcmp(hint_path, "-") && !strcmp(in.targets, "-"))
+		kdc_usage_error("--hint - and the targets cannot both be stdin: give one as a file");
 	{
-		const char *ins[2] = { in.targets, in.data };
-		kdc_train_not_inputs(&cfg, ins, 2);
+		const char *ins[3] = { in.targets, in.data, hint_path };
+		kdc_train_not_inputs(&cfg, ins, hint_path ? 3 : 2);
 	}
 #ifdef KD_MPI
 	if (!strcmp(in.targets, "-"))
@@ -201,8 +238,15 @@ main(int argc, char **argv)
 	if (cfg.t.alpha < 1.0 && cfg.t.loss == KDT_DISTILL && !all.y)
 		kdc_die("--alpha %g mixes in hard labels, and neither the stream nor the data has any",
 		        cfg.t.alpha);
+	if (hint_path && kdst_load_hint(hint_path, &all, &hint, &F, &e))
+		kdc_fail(&e);
 	kdc_holdout(&cfg, &all, targets, K, &tr, &ttr, &va, &tva);
 	memset(&d, 0, sizeof d);
+	if (hint) {
+		kdst_hint_rows(&all, hint, F, &tr);
+		d.hint = hint;
+		d.hint_dim = F;
+	}
 	d.train = &tr;
 	d.targets = ttr;
 	d.val = &va;
@@ -223,5 +267,6 @@ main(int argc, char **argv)
 	free(targets);
 	free(ttr);
 	free(tva);
+	free(hint);
 	return 0;
 }

@@ -16,9 +16,22 @@
  * with parameters p (in the order of kdm_params) and m's standardisation;
  * with top not NULL, top[u] is raised to each hidden unit's pre-activation
  * (units numbered as in kdm_live_units) where that is higher */
+static void ref_forward_at(const kdm_model *m, const double *p, const float *X,
+                           size_t B, double *logits, double *top, size_t layer,
+                           double *hid);
+
 static void
 ref_forward(const kdm_model *m, const double *p, const float *X, size_t B,
             double *logits, double *top)
+{
+	ref_forward_at(m, p, X, B, logits, top, 0, NULL);
+}
+
+/* ref_forward_at: ref_forward, and with hid not NULL the outputs of
+ * hidden layer layer (B, sizes[layer]) after the ReLU */
+static void
+ref_forward_at(const kdm_model *m, const double *p, const float *X, size_t B,
+               double *logits, double *top, size_t layer, double *hid)
 {
 	size_t maxw = 0;
 	for (size_t l = 0; l <= m->n_layers; l++)
@@ -50,6 +63,8 @@ ref_forward(const kdm_model *m, const double *p, const float *X, size_t B,
 			}
 			if (t)
 				t += no;
+			if (hid && l + 1 == layer)
+				memcpy(hid + b * no, o, no * sizeof *o);
 			memcpy(a, o, no * sizeof *a);
 			q += no * ni + no;
 		}
@@ -194,6 +209,112 @@ test_gradient_soft(void)
 	for (size_t b = 0; b < 4; b++)
 		kdp_softmax(z + 3 * b, 3, 3.0, q + 3 * b);
 	gradient_check(q, 3.0);
+}
+
+/* hint_total: the hard CE of the reference network with parameters p,
+ * plus w times the mean squared error between the regressor pr (W_r
+ * (F,H), b_r (F)) on hidden layer layer and the features f (B,F) */
+static double
+hint_total(const kdm_model *m, const double *p, const double *pr, const float *X,
+           const int32_t *y, size_t B, size_t layer, const float *f, size_t F,
+           double w)
+{
+	size_t H = m->sizes[layer];
+	double *z = malloc(B * m->K * sizeof *z), *h = malloc(B * H * sizeof *h), L, se = 0.0;
+
+	ref_forward_at(m, p, X, B, z, NULL, layer, h);
+	L = ref_loss(z, y, NULL, B, m->K, 1.0);
+	for (size_t b = 0; b < B; b++)
+		for (size_t j = 0; j < F; j++) {
+			double r = pr[F * H + j];
+			for (size_t i = 0; i < H; i++)
+				r += pr[j * H + i] * h[b * H + i];
+			se += (r - f[b * F + j]) * (r - f[b * F + j]);
+		}
+	free(z);
+	free(h);
+	return L + w * se / (double)(B * F);
+}
+
+/* hint_check: the gradients of a hint on hidden layer layer, through
+ * kdm_train_hidden, a regressor (a model of one layer), kdl_hint and
+ * kdm_train_backward_hint, against finite differences of hint_total, for
+ * the student's parameters and the regressor's */
+static void
+hint_check(size_t layer)
+{
+	size_t hidden[2] = {7, 6}, D = 5, K = 3, B = 4, F = 4, H = hidden[layer - 1];
+	float X[20], f[16], dl[12], dr[16], dh[28];
+	int32_t y[4] = {0, 2, 1, 2};
+	const double w = 0.7;
+	kdm_model *m = kdm_new(D, hidden, 2, K, 3, NULL), *reg = kdm_new(H, NULL, 0, F, 4, NULL);
+	kdm_train *t = kdm_train_new(m, B, NULL, NULL), *rt = kdm_train_new(reg, B, NULL, NULL);
+	kdr_rng r;
+	size_t np, nr, bad = 0;
+	double *p, *pr;
+
+	KT_CHECK(m && reg && t && rt);
+	if (!m || !reg || !t || !rt)
+		return;
+	kdr_init(&r, 17);
+	fill_normal(X, B * D, 2.0, &r);
+	fill_normal(f, B * F, 1.0, &r);
+	for (size_t l = 0; l < m->n_layers; l++)
+		fill_normal(m->b[l], m->sizes[l + 1], 0.3, &r);
+	fill_normal(reg->b[0], F, 0.3, &r);
+	np = kdm_nparams(m);
+	nr = kdm_nparams(reg);
+	p = malloc(np * sizeof *p);
+	pr = malloc(nr * sizeof *pr);
+	for (size_t i = 0; i < np; i++)
+		p[i] = kdm_params(m)[i];
+	for (size_t i = 0; i < nr; i++)
+		pr[i] = kdm_params(reg)[i];
+
+	/* the library's gradients, as train.c chains them */
+	KT_CHECK(kdm_train_hidden(t, layer) == NULL); /* before any forward */
+	kdl_hard_ce(kdm_train_forward(t, X, B, NULL), y, B, K, dl);
+	KT_CHECK(kdm_train_hidden(t, 3) == NULL);
+	kdl_hint(kdm_train_forward(rt, kdm_train_hidden(t, layer), B, NULL), f, B, F, w, dr);
+	kdm_train_backward(rt, dr);
+	// dr is (B,F), W_r is (F,H), dh is (B,H): dh = dr W_r
+	for (size_t b = 0; b < B; b++)
+		for (size_t i = 0; i < H; i++) {
+			double s = 0.0;
+			for (size_t j = 0; j < F; j++)
+				s += (double)dr[b * F + j] * reg->W[0][j * H + i];
+			dh[b * H + i] = (float)s;
+		}
+	kdm_train_backward_hint(t, dl, layer, dh);
+
+	for (size_t i = 0; i < np + nr; i++) {
+		double *q = i < np ? p + i : pr + (i - np), h = 1e-6, qi = *q, fd;
+		double g = i < np ? kdm_train_grads(t)[i] : kdm_train_grads(rt)[i - np];
+		*q = qi + h;
+		fd = hint_total(m, p, pr, X, y, B, layer, f, F, w);
+		*q = qi - h;
+		fd = (fd - hint_total(m, p, pr, X, y, B, layer, f, F, w)) / (2.0 * h);
+		*q = qi;
+		if (!(fabs(g - fd) <= 1e-4 + 1e-3 * fabs(fd))) {
+			printf("# %s param %zu: grad %.9g, finite difference %.9g\n",
+			       i < np ? "student" : "regressor", i < np ? i : i - np, g, fd);
+			bad++;
+		}
+	}
+	KT_CHECK(bad == 0);
+	free(p);
+	free(pr);
+	kdm_train_free(t);
+	kdm_train_free(rt);
+	kdm_free(m);
+	kdm_free(reg);
+}
+
+static void
+test_gradient_hint(void)
+{
+	hint_check(1);
+	hint_check(2);
 }
 
 /* with dropout, a fixed rng gives the same masks, so the loss is a fixed
@@ -845,6 +966,7 @@ main(void)
 	KT_RUN(test_gradient_hard);
 	KT_RUN(test_gradient_soft);
 	KT_RUN(test_gradient_dropout);
+	KT_RUN(test_gradient_hint);
 	KT_RUN(test_dropout_expectation);
 	KT_RUN(test_step);
 	KT_RUN(test_adam);

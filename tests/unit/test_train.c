@@ -49,7 +49,7 @@ static kdm_model *
 train(const kdd_set *tr, const kdd_set *va, size_t epochs, double ema,
       kdt_report_fn report, void *ctx)
 {
-	kdt_data td = { tr, NULL, va, NULL };
+	kdt_data td = { .train = tr, .targets = NULL, .val = va, .val_targets = NULL };
 	kdt_opts o;
 	kd_err e;
 	kdm_model *m = new_model();
@@ -214,7 +214,7 @@ test_patience_keeps_the_lowest_loss(void)
 	kdd_set tr, va;
 	kdr_rng r;
 	kd_err e;
-	kdt_data td = { &tr, NULL, &va, NULL };
+	kdt_data td = { .train = &tr, .targets = NULL, .val = &va, .val_targets = NULL };
 	kdt_opts o;
 	told all = { 0 }, cut = { 0 };
 	size_t best = 1, stop = 0;
@@ -315,7 +315,7 @@ test_bad_decay_and_schedule_are_refused(void)
 {
 	kdd_set tr;
 	kdr_rng r;
-	kdt_data td = { &tr, NULL, NULL, NULL };
+	kdt_data td = { .train = &tr, .targets = NULL, .val = NULL, .val_targets = NULL };
 	kdt_opts o;
 	kd_err e;
 	kdm_model *m = new_model();
@@ -418,12 +418,12 @@ test_mixup_step_is_distillation_on_mixed_rows(void)
 	opts(&o, 1, 0.0);
 	o.mixup = 0.5;
 	o.seed = 1;
-	KT_CHECK(kdt_fit(mix, &(kdt_data){ &tr, NULL, NULL, NULL }, &o, NULL, NULL, &e) == 0);
+	KT_CHECK(kdt_fit(mix, &(kdt_data){ .train = &tr, .targets = NULL, .val = NULL, .val_targets = NULL }, &o, NULL, NULL, &e) == 0);
 	opts(&o, 1, 0.0);
 	o.loss = KDT_DISTILL;
 	o.T = 1.0;
 	o.alpha = 1.0;
-	KT_CHECK(kdt_fit(ref, &(kdt_data){ &mixed, tg, NULL, NULL }, &o, NULL, NULL, &e) == 0);
+	KT_CHECK(kdt_fit(ref, &(kdt_data){ .train = &mixed, .targets = tg, .val = NULL, .val_targets = NULL }, &o, NULL, NULL, &e) == 0);
 	plain = train(&tr, NULL, 1, 0.0, NULL, NULL);
 	for (size_t j = 0; j < mix->nparams; j++) {
 		double d = fabs(mix->params[j] - ref->params[j]);
@@ -461,11 +461,11 @@ test_mixup_refused_without_hard_labels(void)
 	o.mixup = 0.2;
 	o.loss = KDT_DISTILL;
 	o.T = 4.0;
-	KT_CHECK(kdt_fit(m, &(kdt_data){ &tr, tg, NULL, NULL }, &o, NULL, NULL, &e) == -1);
+	KT_CHECK(kdt_fit(m, &(kdt_data){ .train = &tr, .targets = tg, .val = NULL, .val_targets = NULL }, &o, NULL, NULL, &e) == -1);
 	KT_CHECK(strstr(e.msg, "hard labels only") != NULL);
 	opts(&o, 1, 0.0);
 	o.mixup = -1.0;
-	KT_CHECK(kdt_fit(m, &(kdt_data){ &tr, NULL, NULL, NULL }, &o, NULL, NULL, &e) == -1);
+	KT_CHECK(kdt_fit(m, &(kdt_data){ .train = &tr, .targets = NULL, .val = NULL, .val_targets = NULL }, &o, NULL, NULL, &e) == -1);
 	kdm_free(m);
 	free(tg);
 	kdd_free(&tr);
@@ -530,7 +530,7 @@ fitted_rate(const kdd_set *tr, const float *from, const float *to, size_t P,
 	opts(&o, 1, 0.0);
 	o.reg.momentum = 0.0f;
 	o.lr = o.lr_end = 1.0;
-	KT_CHECK(kdt_fit(g, &(kdt_data){ tr, NULL, NULL, NULL }, &o, NULL, NULL, &e) == 0);
+	KT_CHECK(kdt_fit(g, &(kdt_data){ .train = tr, .targets = NULL, .val = NULL, .val_targets = NULL }, &o, NULL, NULL, &e) == 0);
 	*worst = 0;
 	for (size_t j = 0; j < P; j++) {
 		double step = (double)to[j] - from[j], unit = (double)g->params[j] - from[j];
@@ -562,7 +562,7 @@ run_three_steps(kdd_set *tr, kdt_opts *o, struct snap *s)
 	memcpy(s->p[0], m->params, m->nparams * sizeof *m->params);
 	o->reg.momentum = 0.0f;
 	o->lr = 0.1;
-	KT_CHECK(kdt_fit(m, &(kdt_data){ tr, NULL, NULL, NULL }, o, snap_report, s, &e) == 0);
+	KT_CHECK(kdt_fit(m, &(kdt_data){ .train = tr, .targets = NULL, .val = NULL, .val_targets = NULL }, o, snap_report, s, &e) == 0);
 }
 
 /* a cosine run of 3 epochs, lr 0.1 to 0.001: its second step is -0.0505
@@ -650,7 +650,7 @@ test_warmup_run_takes_its_rates(void)
 	}
 	opts(&o, 3, 0.0);
 	o.warmup = 4;
-	KT_CHECK(kdt_fit(s.m, &(kdt_data){ &tr, NULL, NULL, NULL }, &o, NULL, NULL, &e) == -1);
+	KT_CHECK(kdt_fit(s.m, &(kdt_data){ .train = &tr, .targets = NULL, .val = NULL, .val_targets = NULL }, &o, NULL, NULL, &e) == -1);
 	KT_CHECK(strstr(e.msg, "warm-up") != NULL);
 	for (int i = 0; i < 4; i++)
 		free(s.p[i]);

@@ -137,7 +137,7 @@ static void *
 run(void *arg)
 {
 	worker *w = arg;
-	kdt_data td = { &w->dat->tr, w->dat->targets, &w->dat->va, w->dat->vtargets };
+	kdt_data td = { .train = &w->dat->tr, .targets = w->dat->targets, .val = &w->dat->va, .val_targets = w->dat->vtargets };
 	w->rc = kdt_fit(w->m, &td, &w->o, on_report, w, &w->e);
 	return NULL;
 }
