@@ -194,8 +194,8 @@ kdst_load_hint(const char *path, const kdd_set *set, float **feat, size_t *F,
 	if (kdd_stream_load(path, &h, &v, &hd, e))
 		return -1;
 	if (hd.kind != KDP_FEATURES) {
-		kd_err_set(e, KD_EUSAGE, "'%s' holds %s, not the features of a hidden layer "
-		           "(kd-teacher -m MODEL --layer L writes them)", name, kdp_kind_name(hd.kind));
+		kd_err_set(e, KD_EUSAGE, "'%s' is a stream of %s, not the features of a hidden "
+		           "layer (kd-teacher -m MODEL --layer L writes them)", name, kdp_kind_name(hd.kind));
 		goto done;
 	}
 	for (size_t i = 0; i < h.n && i < set->n; i++) {

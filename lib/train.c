@@ -248,6 +248,10 @@ check(const kdm_model *m, const kdt_data *d, const kdt_opts *o, kd_err *e)
 		           KDM_MAX_WIDTH);
 		return -1;
 	}
+	if (o->hint_only && !d->hint) {
+		kd_err_set(e, KD_EUSAGE, "a run on the hint alone needs a hint");
+		return -1;
+	}
 	if (d->hint && o->mixup > 0) {
 		kd_err_set(e, KD_EUSAGE, "mixup and a hint do not go together: the teacher's "
 		           "features for a mixed row are not the mix of its features");
@@ -393,7 +397,7 @@ hint_open(fit *f, kd_err *e)
 	ro.optimizer = o->reg.optimizer;
 	ro.momentum = o->reg.momentum;
 	ro.weight_decay = o->reg.weight_decay;
-	if (!(f->reg = kdm_new(H, NULL, 0, F, o->seed ^ 0x68696e74ULL /* "hint" */, e)) ||
+	if (!(f->reg = kdm_new(H, NULL, 0, F, o->seed ^ KDT_HINT_SEED, e)) ||
 	    !(f->rtr = kdm_train_new(f->reg, B, &ro, e)))
 		return -1;
 	f->ht = malloc(B * F * sizeof *f->ht);
@@ -626,6 +630,10 @@ step(fit *f, size_t ep, size_t i, kd_err *e)
 		 * is over all gn */
 		double share = (double)bn / (double)gn;
 		loss = loss_of(f, kdm_train_forward(f->tr, in, bn, f->arng), bn);
+		if (o->hint_only) { /* the targets' part is left out */
+			loss = 0.0;
+			memset(f->dl, 0, bn * f->K * sizeof *f->dl);
+		}
 		if (bn != gn)
 			for (size_t k = 0; k < bn * f->K; k++)
 				f->dl[k] = (float)((double)f->dl[k] * share);

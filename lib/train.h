@@ -81,6 +81,10 @@ typedef struct kdt_opts {
 	                      * (1 to n_layers - 1) that the hint's regressor
 	                      * reads (kdt_fit) */
 	double   hint_weight;/* the hint loss's weight B (kdl_hint), >= 0 */
+	int      hint_only;  /* 1: the hint is the whole loss (the targets' and
+	                      * labels' part left out): the first stage of
+	                      * FitNets, which trains the layers up to
+	                      * hint_layer; needs a hint */
 	size_t   patience;   /* 0, or stop once this many epochs have passed
 	                      * without a new best validation score or,
 	                      * without validation rows, without a training
@@ -159,9 +163,11 @@ typedef struct kdt_data {
  *   hint_weight * kdl_hint(h W_r^T + b_r, features)
  * where h (B, H) is m's hidden layer hint_layer (kdm_train_hidden) and the
  * regressor W_r (F, H), b_r (F), is trained with m by the same optimizer
- * (no dropout, max-norm or best-epoch keeping) from a He-initialised
- * start drawn from the seed, and then dropped: m alone is the result.
- * The checkpoint carries the regressor and its optimizer state. */
+ * (its momentum and decay; no dropout, max-norm or best-epoch keeping)
+ * from kdm_new(H, NULL, 0, F, seed ^ KDT_HINT_SEED), and then dropped: m
+ * alone is the result. The checkpoint carries the regressor and its
+ * optimizer state. */
+#define KDT_HINT_SEED 0x68696e74ULL /* "hint" */
 
 /* kdt_fit: train m in place. Calls report (when not NULL) every few
  * hundred rows and at the end of each epoch. With o->checkpoint, saves

@@ -108,6 +108,7 @@ kdt_fingerprint(const kdm_model *m, const kdt_data *d, const kdt_opts *o)
 		crc = crc_f64(crc, o->hint_weight);
 		crc = crc_u64(crc, d->hint_dim);
 		crc = kd_crc32(crc, d->hint, d->train->n * d->hint_dim * sizeof *d->hint);
+		crc = crc_u64(crc, (uint64_t)o->hint_only);
 	}
 	crc = crc_u64(crc, m->n_layers);
 	for (size_t l = 0; l <= m->n_layers; l++)

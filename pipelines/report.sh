@@ -9,6 +9,7 @@
 #       fraction) in the progress LOG of kd-student or kd-teacher train: the
 #       error of the epoch kept
 #   report.sh plot-temperature JSON PNG      test errors against T (gnuplot)
+#   report.sh plot-hints JSON PNG            make hints' test errors (gnuplot)
 #   report.sh results DIR                    RESULTS.md for the JSON in DIR
 set -eu
 BIN=${BIN:-$(cd "$(dirname "$0")/.." && pwd)/bin}
@@ -36,7 +37,27 @@ temp_stats() {
 			tiny: (map(select(.size == "tiny")) | if length > 0 then stats else null end)})' "$1"
 }
 
-cmd=${1:?usage: report.sh choose-bias|add-bias|plot-temperature|results ...}
+# hint_stats JSON: make hints' students grouped by configuration, in the
+# order the table shows them: {label, kind, n, seeds, errors: [...], mean,
+# sd, nll, ece, agreement, val, seconds} (means over the seeds)
+hint_stats() {
+	jq "$JQ_LIB"'
+		def cfg_name: if .kind == "distilled" then "distilled \(.hidden | gsub(","; "-"))"
+			elif .kind == "hint" then "+ hint on layer \(.layer), weight \(.weight)"
+			elif .kind == "two-stage" then "two stages (hint on layer \(.layer), weight \(.weight))"
+			elif .kind == "deep" then "distilled \(.hidden | gsub(","; "-"))"
+			else "\(.hidden | gsub(","; "-")) + hint on layer \(.layer), weight \(.weight)" end;
+		def order: {"distilled": 0, "hint": 1, "two-stage": 2, "deep": 3, "deep-hint": 4}[.kind];
+		map(select(.kind != null)) | group_by([order, .layer, .weight]) |
+		map({label: (.[0] | cfg_name), kind: .[0].kind, layer: .[0].layer, weight: .[0].weight,
+		     n: length, seeds: map(.seed), errors: map(.errors),
+		     mean: (map(.errors) | mean), sd: (map(.errors) | sd),
+		     nll: (map(.nll) | mean), ece: (map(.ece) | mean), agreement: (map(.agreement) | mean),
+		     val: (if all(.val_error != null) then map(.val_error) | mean else null end),
+		     seconds: (map(.seconds) | mean)})' "$1"
+}
+
+cmd=${1:?usage: report.sh choose-bias|add-bias|plot-temperature|plot-hints|results ...}
 shift
 case $cmd in
 choose-bias)
@@ -102,6 +123,41 @@ plot-temperature)
 		plot "$tmp/mean" using 1:4:5 with yerrorlines lw 2 pt 5 title "mean ± sd over seeds", \
 		     "$tmp/tiny" using 1:2 with points pt 6 ps 1.2 title "each seed"
 		unset multiplot
+	GP
+	mv "$png.tmp" "$png"
+	;;
+plot-hints)
+	json=$1 png=$2 tmp=$(mktemp -d)
+	trap 'rm -rf "$tmp" "$png.tmp"' EXIT
+	# one column per configuration: the mean and sd over its seeds, and
+	# each seed's run; the labels are kd's own (kind, layer, weight,
+	# widths), reduced to letters, digits and " ,.+()-" all the same
+	hint_stats "$json" | jq -r 'to_entries[] | [.key, .value.mean, .value.sd,
+		(.value.label | gsub("[^A-Za-z0-9 ,.+()-]"; ""))] | @tsv' > "$tmp/mean"
+	hint_stats "$json" | jq -r 'to_entries[] | .key as $i | .value.errors[] | [$i, .] | @tsv' > "$tmp/runs"
+	# a run that failed to learn (thousands of errors) would flatten the
+	# rest: the chart stops at 1.3 times the worst plain distilled run
+	# (or the worst run, when that is lower), and says so
+	top=$(hint_stats "$json" | jq '(map(.errors[]) | max) as $all |
+		(((map(select(.kind == "distilled")) | first | .errors | max) // $all) * 1.3) as $cap |
+		if $all > $cap then $cap | floor else "*" end')
+	note=
+	[ "$top" = '"*"' ] && top='*' || note="runs above $top errors are off the chart (see the table)"
+	gnuplot <<-GP
+		set terminal pngcairo size 1000,520 enhanced font ",10"
+		set output "$png.tmp"
+		set title "Fashion-MNIST test errors of students with and without hints (kd-student --hint)${note:+\\n$note}" noenhanced
+		set ylabel "test errors (of 10,000)"
+		set datafile separator "\t"
+		set xtics rotate by 30 right noenhanced
+		set bmargin 10
+		set lmargin 22
+		set yrange [*:$top]
+		set key top left
+		set grid ytics
+		set offsets 0.5, 0.5, graph 0.08, graph 0.08
+		plot "$tmp/mean" using 1:2:3:xticlabels(4) with yerrorbars lw 2 pt 7 title "mean ± sd over seeds", \
+		     "$tmp/runs" using 1:2 with points pt 6 ps 1.2 title "each seed"
 	GP
 	mv "$png.tmp" "$png"
 	;;
@@ -229,6 +285,35 @@ results)
 				if length > 0 then min_by(.[s].val) | .t | tostring else "n/a" end;
 			"\nChosen on validation (the lowest mean validation error over the seeds; the test errors played no part): T = \(best("big")) for 784-800-800-10, T = \(best("tiny")) for 784-30-30-10."' <<< "$stats"
 		[ -e "$dir/temperature.png" ] && printf '\n![errors against T](temperature.png)\n'
+	fi
+	if [ -e "$dir/hints.json" ]; then
+		echo
+		echo "## Hints: imitating the teacher's hidden layers (\`make hints\`)"
+		echo
+		echo "The demo's distilled student (soft targets at T = 8 with the labels mixed"
+		echo "in) and the same recipe with a hint (\`kd-student --hint\`, FitNets): the"
+		echo "student's hidden layer L learns, through a linear map trained with it and"
+		echo "dropped after, the teacher's layer L (\`kd-teacher -m --layer L\` on the"
+		echo "transfer images); the weight B scales the mean squared error. The"
+		echo "weights were tried on seed 1 and one kept per layer by validation error;"
+		echo "\"two stages\" is FitNets' schedule (\`--hint-only\`, then \`--init\`)."
+		echo "Test errors (mean ± sd over the seeds), NLL, ECE and top-1 agreement"
+		echo "with the teacher on the test images, the validation error of the epoch"
+		echo "kept, and the seconds of training (from the runs' samples/s)."
+		echo
+		echo "| student | seeds | test errors | NLL | ECE | agreement with the teacher | validation error | seconds |"
+		echo "|---|---|---|---|---|---|---|---|"
+		hint_stats "$dir/hints.json" | jq -r "$JQ_LIB"'.[] |
+			"| \(.label) | \(.seeds | map(tostring) | join(", ")) | \(.mean | r1)\(if .n > 1 then " ± \(.sd | r1)" else "" end) | \(.nll * 10000 | round / 10000) | \(.ece * 10000 | round / 10000) | \(.agreement | pc) | \(.val | pc) | \(.seconds | round) |"'
+		echo
+		jq -r '.[] | select(.stream) | "The teacher'"'"'s \(.stream | ltrimstr("f") | rtrimstr(".kd") | "layer " + .) over the \(.records) transfer images: \(.units) units, \((.bytes / 1e5 | round) / 10) MB as a stream (\((.records * .units * 4 / 1e6 | round)) MB as raw float32)."' "$dir/hints.json"
+		hint_stats "$dir/hints.json" | jq -r "$JQ_LIB"'
+			(map(select(.kind == "distilled")) | first) as $b | (map(select(.kind == "deep")) | first) as $d |
+			def vs($r): "\(if .mean < $r.mean then "\($r.mean - .mean | r1) fewer" elif .mean > $r.mean then "\(.mean - $r.mean | r1) more" else "as many" end) errors than \($r.label) (\($r.mean | r1) ± \($r.sd | r1)), \(if (.mean - $r.mean | fabs) <= ([.sd, $r.sd] | max) then "within the seeds'"'"' spread" else "more than the seeds'"'"' spread" end), at \(if $r.seconds > 0 then (.seconds / $r.seconds * 10 | round) / 10 else "?" end) times its training time";
+			"",
+			(.[] | select(.n > 1 and (.kind == "hint" or .kind == "two-stage")) | select($b != null) | "- \(.label): \(.mean | r1) ± \(.sd | r1), \(vs($b))."),
+			(.[] | select(.n > 1 and .kind == "deep-hint") | select($d != null) | "- \(.label): \(.mean | r1) ± \(.sd | r1), \(vs($d)).")'
+		[ -e "$dir/hints.png" ] && printf '\n![test errors with and without hints](hints.png)\n'
 	fi
 	if [ -e "$dir/leftout.json" ]; then
 		echo

@@ -67,6 +67,11 @@ usage(void)
 	       "      --hint-weight B  add B times the mean squared error between the\n"
 	       "                       map's outputs and the features to the loss\n"
 	       "                       (default 1; 0 trains the map alone)\n"
+	       "      --hint-only      learn the hint alone, not the targets: FitNets'\n"
+	       "                       first stage, which trains the layers up to\n"
+	       "                       --hint-layer; the last epoch is kept\n"
+	       "      --init MODEL     start from MODEL's parameters (its shape and\n"
+	       "                       standardisation), e.g. the first stage's\n"
 	       "  -h, --help           show this help and exit\n"
 	       "  -V, --version        show the version and exit\n"
 	       "\n"
@@ -115,7 +120,8 @@ usage(void)
 	       kdc_train_help);
 }
 
-enum { O_ALPHA = 2000, O_LOSS, O_TARGETS, O_HINT, O_HINT_LAYER, O_HINT_WEIGHT };
+enum { O_ALPHA = 2000, O_LOSS, O_TARGETS, O_HINT, O_HINT_LAYER, O_HINT_WEIGHT, O_HINT_ONLY,
+       O_INIT };
 
 /* --hint-weight's default: chosen on validation rows by make hints
  * (pipelines/results/CHOICES.md) */
@@ -135,6 +141,8 @@ static const struct option longopts[] = {
 	{ "hint", required_argument, NULL, O_HINT },
 	{ "hint-layer", required_argument, NULL, O_HINT_LAYER },
 	{ "hint-weight", required_argument, NULL, O_HINT_WEIGHT },
+	{ "hint-only", no_argument, NULL, O_HINT_ONLY },
+	{ "init", required_argument, NULL, O_INIT },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
 	{ NULL, 0, NULL, 0 }
@@ -203,6 +211,12 @@ main(int argc, char **argv)
 			cfg.t.hint_weight = kdc_double("--hint-weight", optarg, 0, 1e6, 0);
 			hint_opt = O_HINT_WEIGHT;
 			break;
+		case O_HINT_ONLY:
+			cfg.t.hint_only = 1;
+			cfg.t.keep_best = 0; /* no classifier to score yet */
+			hint_opt = O_HINT_ONLY;
+			break;
+		case O_INIT: cfg.init = optarg; break;
 		case 'h': usage(); kdc_close_stdout(); return 0;
 		case 'V': kdc_version();
 		default: kdc_bad_option(argv);
@@ -214,8 +228,9 @@ main(int argc, char **argv)
 		kdc_usage_error("%s needs -o MODEL", kdc_prog());
 	in.data = optind < argc ? argv[optind] : NULL;
 	if (hint_opt && !hint_path)
-		kdc_usage_error("--%s needs --hint FILE", hint_opt == O_HINT_LAYER ? "hint-layer" : "hint-weight");
-	if (hint_path && cfg.t.hint_layer > cfg.n_hidden)
+		kdc_usage_error("--%s needs --hint FILE", hint_opt == O_HINT_LAYER ? "hint-layer" :
+		                hint_opt == O_HINT_ONLY ? "hint-only" : "hint-weight");
+	if (hint_path && !cfg.init && cfg.t.hint_layer > cfg.n_hidden)
 		kdc_usage_error("--hint-layer %zu: the student has %zu hidden layer%s", cfg.t.hint_layer,
 		                cfg.n_hidden, cfg.n_hidden == 1 ? "" : "s");
 	if (hint_path && !strcmp(hint_path, "-") && !strcmp(in.targets, "-"))
@@ -223,6 +238,8 @@ main(int argc, char **argv)
 	{
 		const char *ins[3] = { in.targets, in.data, hint_path };
 		kdc_train_not_inputs(&cfg, ins, hint_path ? 3 : 2);
+		if (cfg.init && !strcmp(cfg.init, "-"))
+			kdc_usage_error("--init needs a model file, not stdin");
 	}
 #ifdef KD_MPI
 	if (!strcmp(in.targets, "-"))

@@ -93,6 +93,12 @@ resumes_only_itself() {
 	[ ! -e s3.kdm ]
 }
 
+@test "--hint: the regressor and its moments are in the checkpoint, and --resume gives the same model" {
+	kd-teacher -m t.kdm --layer 1 --threads 1 d.csv > h.kd
+	OPTS+=(--hint h.kd)
+	resumes_only_itself
+}
+
 @test "--warmup: stopped within the warm-up, --resume gives the same model" {
 	OPTS+=(--warmup 3) # the first checkpoint is a third of the way up
 	resumes_only_itself

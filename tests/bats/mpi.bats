@@ -25,6 +25,7 @@ setup_file() {
 	kd-gen blobs --rows 500 --features 20 --classes 5 --seed 9 --sep 2 > test.csv
 	kd-teacher train -q -o t.kdm --hidden 32 --epochs 2 --threads 1 d.csv
 	kd-teacher -m t.kdm --inputs --threads 1 d.csv | kd-soften -T 4 > t.kd
+	kd-teacher -m t.kdm --layer 1 --threads 1 d.csv > h.kd
 }
 
 setup() {
@@ -35,7 +36,7 @@ setup() {
 		skip "mpirun was not found (Debian: apt-get install openmpi-bin)"
 	fi
 	cd "$BATS_TEST_TMPDIR" || exit 1
-	ln -s "$BATS_FILE_TMPDIR"/{d.csv,test.csv,t.kd} .
+	ln -s "$BATS_FILE_TMPDIR"/{d.csv,test.csv,t.kd,h.kd} .
 	export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 	export ASAN_OPTIONS=detect_leaks=0
 }
@@ -83,6 +84,20 @@ OPTS=(--hidden 64,64 --epochs 4 --threads 1 --seed 3 --val 300 --lr 0.05 --targe
 	logits a1.kdm
 	run same_records a1.csv a2.csv
 	assert_success
+}
+
+@test "with a hint, mpirun -np 2 --batch 32 trains the student of one process with --batch 64" {
+	mpi 2 -q -o p2.kdm "${OPTS[@]}" --batch 32 --hint h.kd
+	kd-student -q -o p1.kdm "${OPTS[@]}" --batch 64 --hint h.kd
+	kd-student -q -o p0.kdm "${OPTS[@]}" --batch 64
+	logits p2.kdm
+	logits p1.kdm
+	logits p0.kdm
+	run same_records p1.csv p2.csv
+	assert_success
+	# the hint's part can fail: without it, another student
+	run same_records p0.csv p2.csv
+	assert_failure
 }
 
 @test "kd-student-mpi on one process is kd-student, byte for byte" {

@@ -9,10 +9,14 @@
  * the mixed rows and targets made here. And the learning-rate schedules
  * (kdt_lr) against hand-computed rates, and the rate a cosine run's
  * second step really took, measured from its parameters; the warm-up
- * (kdt_step_lr) alike. */
+ * (kdt_step_lr) alike. And a hint (kdt_data.hint): one step of kdt_fit
+ * against the chain of kdm_train_hidden, a regressor, kdl_hint and
+ * kdm_train_backward_hint done here (whose gradients test_mlp checks by
+ * finite differences), with and without the targets' part (hint_only). */
 #include "train.h"
 #include "kdtest.h"
 #include "blobs.h"
+#include "loss.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -658,6 +662,119 @@ test_warmup_run_takes_its_rates(void)
 	kdd_free(&tr);
 }
 
+/* hint_step: one SGD step (momentum 0.5: the first is -lr g) of kdt_fit
+ * on tr with the features f (N, F) as a hint on layer 1, against the same
+ * step made here */
+static void
+hint_step(const kdd_set *tr, const float *f, size_t F, int hint_only)
+{
+	kdt_data td = { .train = tr, .hint = f, .hint_dim = F };
+	kdt_opts o;
+	kd_err e;
+	kdm_model *m = new_model(), *ref = new_model(), *reg;
+	kdm_train *t, *rt;
+	float dl[N * K], dr[N * 4], dh[N * HID];
+	size_t bad = 0;
+	const double lr = 0.2, w = 0.7;
+
+	opts(&o, 1, 0.0);
+	o.hint_layer = 1;
+	o.hint_weight = w;
+	o.hint_only = hint_only;
+	KT_CHECK(kdt_fit(m, &td, &o, NULL, NULL, &e) == 0);
+
+	reg = kdm_new(HID, NULL, 0, F, o.seed ^ KDT_HINT_SEED, NULL);
+	t = kdm_train_new(ref, N, NULL, NULL);
+	rt = kdm_train_new(reg, N, NULL, NULL);
+	kdl_hard_ce(kdm_train_forward(t, tr->x, N, NULL), tr->y, N, K, dl);
+	if (hint_only)
+		memset(dl, 0, sizeof dl);
+	kdl_hint(kdm_train_forward(rt, kdm_train_hidden(t, 1), N, NULL), f, N, F, w, dr);
+	kdm_train_backward(rt, dr);
+	// dr is (N,F), W_r is (F,HID), dh is (N,HID): dh = dr W_r
+	for (size_t b = 0; b < N; b++)
+		for (size_t i = 0; i < HID; i++) {
+			double s = 0.0;
+			for (size_t j = 0; j < F; j++)
+				s += (double)dr[b * F + j] * reg->W[0][j * HID + i];
+			dh[b * HID + i] = (float)s;
+		}
+	kdm_train_backward_hint(t, dl, 1, dh);
+	for (size_t i = 0; i < ref->nparams; i++) {
+		double want = ref->params[i] - lr * kdm_train_grads(t)[i];
+		if (!(fabs(m->params[i] - want) <= 1e-6 * (1.0 + fabs(want))))
+			bad++;
+	}
+	KT_CHECK(bad == 0);
+	/* on the hint alone, the output layer gets no gradient: unchanged */
+	if (hint_only)
+		KT_CHECK(memcmp(m->W[1], ref->W[1], (HID * K + K) * sizeof *m->W[1]) == 0);
+	else
+		KT_CHECK(memcmp(m->W[1], ref->W[1], HID * K * sizeof *m->W[1]) != 0);
+	kdm_train_free(t);
+	kdm_train_free(rt);
+	kdm_free(reg);
+	kdm_free(ref);
+	kdm_free(m);
+}
+
+static void
+test_hint_step_is_the_chain(void)
+{
+	kdd_set tr;
+	kdr_rng r;
+	float f[N * 4];
+
+	kdr_init(&r, 21);
+	fill(&tr, N, &r);
+	for (size_t i = 0; i < N * 4; i++)
+		f[i] = (float)kdr_uniform(&r);
+	hint_step(&tr, f, 4, 0);
+	hint_step(&tr, f, 4, 1);
+	kdd_free(&tr);
+}
+
+/* a hint of weight 0 trains the student of no hint, bit for bit; a layer
+ * that is not hidden, no features, mixup and hint_only without a hint are
+ * refused */
+static void
+test_hint_weight_0_and_bad_hints(void)
+{
+	kdd_set tr;
+	kdr_rng r;
+	float f[N * 4];
+	kdt_opts o;
+	kd_err e;
+	kdm_model *a, *b = new_model();
+
+	kdr_init(&r, 22);
+	fill(&tr, N, &r);
+	for (size_t i = 0; i < N * 4; i++)
+		f[i] = (float)kdr_uniform(&r);
+	a = train(&tr, NULL, 5, 0.0, NULL, NULL);
+	opts(&o, 5, 0.0);
+	o.hint_layer = 1;
+	KT_CHECK(kdt_fit(b, &(kdt_data){ .train = &tr, .hint = f, .hint_dim = 4 }, &o, NULL, NULL, &e) == 0);
+	KT_CHECK(memcmp(a->params, b->params, a->nparams * sizeof *a->params) == 0);
+	o.hint_weight = 1.0;
+	KT_CHECK(kdt_fit(b, &(kdt_data){ .train = &tr, .hint = f, .hint_dim = 4 }, &o, NULL, NULL, &e) == 0);
+	KT_CHECK(memcmp(a->params, b->params, a->nparams * sizeof *a->params) != 0);
+	o.hint_layer = 2;
+	KT_CHECK(kdt_fit(b, &(kdt_data){ .train = &tr, .hint = f, .hint_dim = 4 }, &o, NULL, NULL, &e) == -1);
+	KT_CHECK(strstr(e.msg, "layer 2 is not one (it has 1)") != NULL);
+	o.hint_layer = 1;
+	KT_CHECK(kdt_fit(b, &(kdt_data){ .train = &tr, .hint = f, .hint_dim = 0 }, &o, NULL, NULL, &e) == -1);
+	o.mixup = 0.2;
+	KT_CHECK(kdt_fit(b, &(kdt_data){ .train = &tr, .hint = f, .hint_dim = 4 }, &o, NULL, NULL, &e) == -1);
+	o.mixup = 0;
+	o.hint_only = 1;
+	KT_CHECK(kdt_fit(b, &(kdt_data){ .train = &tr }, &o, NULL, NULL, &e) == -1);
+	KT_CHECK(strstr(e.msg, "needs a hint") != NULL);
+	kdm_free(a);
+	kdm_free(b);
+	kdd_free(&tr);
+}
+
 int
 main(void)
 {
@@ -672,5 +789,7 @@ main(void)
 	KT_RUN(test_cosine_run_takes_its_rates);
 	KT_RUN(test_warmup_rates);
 	KT_RUN(test_warmup_run_takes_its_rates);
+	KT_RUN(test_hint_step_is_the_chain);
+	KT_RUN(test_hint_weight_0_and_bad_hints);
 	return kt_done();
 }

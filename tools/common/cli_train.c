@@ -202,7 +202,10 @@ kdc_train_opt(kdc_train_cfg *cfg, int c, const char *a)
 	    c != KDC_OPT_HEADER && c != KDC_OPT_ROWS && c >= KDC_OPT_FIRST && c < KDC_OPT_LAST)
 		cfg->train_only = c;
 	switch (c) {
-	case KDC_OPT_HIDDEN: parse_hidden(cfg, a); break;
+	case KDC_OPT_HIDDEN:
+		parse_hidden(cfg, a);
+		cfg->given |= KDC_GIVEN_HIDDEN;
+		break;
 	case KDC_OPT_EPOCHS:
 		t->epochs = (size_t)kdc_long("--epochs", a, 1, 100000);
 		cfg->given |= KDC_GIVEN_EPOCHS;
@@ -488,6 +491,30 @@ kdc_reg_defaults(const kdc_train_cfg *cfg, kdt_opts *o, size_t n, size_t nparams
 		o->reg.maxnorm = r->maxnorm;
 }
 
+/* init_model: the model of --init, checked against the data (D inputs,
+ * K classes) and the --hidden widths when given */
+static kdm_model *
+init_model(const kdc_train_cfg *cfg, size_t D, size_t K)
+{
+	kd_err e;
+	kdm_model *m = kdmod_load(cfg->init, &e);
+	int same = 1;
+
+	if (!m)
+		kdc_fail(&e);
+	if (m->D != D || m->K != K)
+		kdc_die("--init '%s': the model has %zu inputs and %zu classes, the data %zu and %zu",
+		        cfg->init, m->D, m->K, D, K);
+	if (cfg->given & KDC_GIVEN_HIDDEN) {
+		same = m->n_layers == cfg->n_hidden + 1;
+		for (size_t l = 0; same && l < cfg->n_hidden; l++)
+			same = m->sizes[l + 1] == cfg->hidden[l];
+	}
+	if (!same)
+		kdc_die("--init '%s': its hidden layers are not those of --hidden", cfg->init);
+	return m;
+}
+
 kdm_model *
 kdc_train_fit(const kdc_train_cfg *cfg, const kdt_data *d, size_t K,
               const char *names, size_t names_len)
@@ -503,8 +530,12 @@ kdc_train_fit(const kdc_train_cfg *cfg, const kdt_data *d, size_t K,
 	kd_err e;
 	int std = cfg->standardize;
 
-	if (!(m = kdm_new(t->d, cfg->hidden, cfg->n_hidden, K, cfg->t.seed, &e)))
+	if (cfg->init) {
+		m = init_model(cfg, t->d, K);
+		std = 0; /* the model's own standardisation stays */
+	} else if (!(m = kdm_new(t->d, cfg->hidden, cfg->n_hidden, K, cfg->t.seed, &e))) {
 		kdc_fail(&e);
+	}
 	/* names that do not fit K classes are dropped, not fatal */
 	if (names_len && kdm_set_names(m, names, names_len, &e))
 		kdc_warn("class names dropped: %s", e.msg);

@@ -29,6 +29,8 @@ typedef struct kdc_train_cfg {
 	int         standardize;/* 1 on, 0 off, -1 on unless the data are images */
 	kdd_load_opts load;     /* how to read CSV data */
 	const char *output;     /* model file to write */
+	const char *init;       /* a model whose parameters (and shape and
+	                           standardisation) the run starts from, or NULL */
 	unsigned    given;      /* KDC_GIVEN_* bits: options on the command line */
 	int         train_only; /* the first option given that only training
 	                         * takes (its code), or 0 */
@@ -49,7 +51,7 @@ typedef struct kdc_train_cfg {
 enum {
 	KDC_GIVEN_EPOCHS = 1, KDC_GIVEN_LR = 2, KDC_GIVEN_LR_END = 4,
 	KDC_GIVEN_PATIENCE = 8, KDC_GIVEN_IN_DROP = 16, KDC_GIVEN_DROP = 32,
-	KDC_GIVEN_MAXNORM = 64
+	KDC_GIVEN_MAXNORM = 64, KDC_GIVEN_HIDDEN = 128
 };
 
 /* option codes of the shared options, above any single-letter option */
@@ -135,7 +137,8 @@ void kdc_report(const kdt_progress *p, void *ctx);
 
 /* kdc_train_model: the shared end of both trainers: make the model (D
  * inputs, K classes, cfg's hidden widths and seed, class names and
- * standardisation from train), fit it (for the epochs and patience that
+ * standardisation from train; or cfg->init's model, whose shape must then
+ * fit the data and any --hidden given), fit it (for the epochs and patience that
  * kdc_run_length gives, when not given), save it to cfg->output. Exits 1
  * with a message on failure. */
 void kdc_train_model(const kdc_train_cfg *cfg, const kdt_data *d, size_t K,
