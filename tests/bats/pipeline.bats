@@ -204,6 +204,43 @@ ensemble student-from-ensemble test 500"
 	done
 }
 
+@test "make hints: students with hints at each layer and weight, two stages and a deep student, in the report" {
+	run tiny hints HINT_SEEDS="1 2" HINT_WEIGHTS="1 10" HINT_W1=1 HINT_W2=10 STAGE1_EPOCHS=2 DEEP_HIDDEN=8,8,8
+	assert_success
+	shows_progress hints/h-1-1-1 hints/h-2-10-2 hints/stage-2 hints/deephint-1
+	# the grid on seed 1, the kept weight of each layer on seed 2; the
+	# baselines are make seeds' students (seed 1 the demo's)
+	run jq -r '[.[] | .model // .stream] | join(",")' results/hints.json
+	assert_output 'kd-1,kd-2,h-1-1-1,h-1-1-2,h-1-10-1,h-2-1-1,h-2-10-1,h-2-10-2,stage-1,deep-1,deephint-1,stage-2,deep-2,deephint-2,f1.kd,f2.kd'
+	cmp work/seeds/kd-1.test.kd work/student-kd.test.kd
+	# each run's layer, weight and widths from its options; its validation
+	# error from its log (the second stage's, for two stages)
+	run jq -r '.[] | select(.model) | "\(.model) \(.kind) \(.layer) \(.weight) \(.hidden)"' results/hints.json
+	assert_line 'kd-2 distilled null null 16,16'
+	assert_line 'h-2-10-2 hint 2 10 16,16'
+	assert_line 'stage-1 two-stage 1 1 16,16'
+	assert_line 'deephint-2 deep-hint 2 1 8,8,8'
+	assert_line 'deep-1 deep null null 8,8,8'
+	v=$(bash "$REPO/pipelines/report.sh" val-error work/hints/stage-2.kdm.log)
+	[ "$(jq '.[] | select(.model == "stage-2") | .val_error' results/hints.json)" = "$(jq -n "$v")" ]
+	jq -e 'all(.[] | select(.model); .seconds > 0 and .agreement >= 0 and .errors >= 0)' results/hints.json
+	jq -e 'all(.[] | select(.stream); .units == 32 and .records == 2500 and .bytes > 0)' results/hints.json
+	# the second stage starts from the first (--init), the first learns the hint alone
+	grep -q -- '--init .*work/hints/stage1-2.kdm' work/hints/stage-2.flags
+	grep -q -- '--hint-only --epochs 2' work/hints/stage1-2.flags
+	[ "$(grep -c 'epoch [0-9]*/2 ' work/hints/stage1-2.kdm.log)" = 2 ]
+	# the report: a row per configuration, the streams' sizes, the plot
+	run bash "$REPO/pipelines/report.sh" results results
+	assert_success
+	assert_line --regexp '^\| distilled 16-16 \| 1, 2 \| [0-9.]+ ± [0-9.]+ \| '
+	assert_line --regexp '^\| \+ hint on layer 1, weight 10 \| 1 \| [0-9]+ \| '
+	assert_line --regexp '^\| two stages \(hint on layer 1, weight 1\) \| 1, 2 \| '
+	assert_line --regexp '^\| 8-8-8 \+ hint on layer 2, weight 1 \| 1, 2 \| '
+	assert_line --regexp "^The teacher's layer 1 over the 2500 transfer images: 32 units, "
+	assert_line --regexp '^- \+ hint on layer 2, weight 10: [0-9.]+ ± [0-9.]+, [0-9.]+ (fewer|more) errors than distilled 16-16 .*|^- \+ hint on layer 2, weight 10: .*as many errors'
+	[ "$(head -c 8 results/hints.png | od -An -tx1 | tr -d ' ')" = 89504e470d0a1a0a ]
+}
+
 @test "the report's gap sentence: worked by hand, and when the teacher is no better" {
 	mkdir r
 	printf '%s\n' '[{"model":"teacher","errors":100,"accuracy":0.99,"nll":0.1,"ece":0.01},' \
