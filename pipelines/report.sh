@@ -315,6 +315,23 @@ results)
 			(.[] | select(.n > 1 and .kind == "deep-hint") | select($d != null) | "- \(.label): \(.mean | r1) ± \(.sd | r1), \(vs($d)).")'
 		[ -e "$dir/hints.png" ] && printf '\n![test errors with and without hints](hints.png)\n'
 	fi
+	if [ -e "$dir/forest.json" ]; then
+		echo
+		echo "## Soft targets from a random forest (\`make forest\`)"
+		echo
+		jq -r '.[] | select(.model == "forest") | "scikit-learn'"'"'s RandomForestClassifier (\(.trees) trees, seed \(.seed)) learnt \(.train_rows) training images in \(.fit_seconds) s; the \(.val_rows) after them are every student'"'"'s validation rows, which neither the forest nor a student trains on. Of the forest'"'"'s probabilities \((.zeros_own * 1000 | round) / 10)% are exactly 0 on the rows it learnt (its top class gets \((.own_top_mean * 1000 | round) / 10)% on average) and \((.zeros_oob * 1000 | round) / 10)% out of bag (\((.oob_top_mean * 1000 | round) / 10)%): tempering (`kd-soften -T`, p^(1/T)) cannot lift a 0, additive smoothing first (`--smooth A`: (p + A) / (1 + K A)) can. The students are the demo'"'"'s 800-800 recipe (seed 1) on the same rows: on the labels, or on the forest'"'"'s probabilities (own rows, or out of bag) at T, smoothed by A, mixed with the labels at alpha below 1. NLL counts a 0 probability as 1e-45."' "$dir/forest.json"
+		echo
+		echo "| model | targets | T | A | alpha | validation error | test errors | accuracy | NLL | agreement with the forest |"
+		echo "|---|---|---|---|---|---|---|---|---|---|"
+		jq -r "$JQ_LIB"'.[] | "| \(.model) | \(if .model == "forest" then "-" elif .kind == "labels" then "labels" elif .source == "oob" then "forest, out of bag" else "forest, own rows" end) | \(.T // "-") | \(.smooth // "-") | \(.alpha // "-") | \(.val_error | pc) | \(.errors) | \(.accuracy | pc) | \(.nll * 10000 | round / 10000) | \(.agreement | pc) |"' "$dir/forest.json"
+		jq -r "$JQ_LIB"'
+			(map(select(.model == "forest")) | first) as $f | (map(select(.kind == "labels")) | first) as $h |
+			(map(select(.source)) ) as $s | ($s | min_by(.val_error)) as $b |
+			($s | map(select(.alpha == 1 and .smooth == 0 and .source == "oob")) | min_by(.val_error)) as $ot |
+			def beats($a; $b): if $a < $b then "\($b - $a) fewer errors than" elif $a > $b then "\($a - $b) more errors than" else "as many errors as" end;
+			"\nChosen on validation rows: \($b.model) (\($b.val_error | pc)); on the test images it makes \(beats($b.errors; $h.errors)) the student of the labels (\($h.errors)) and \(beats($b.errors; $f.errors)) the forest itself (\($f.errors)). " +
+			"Tempering out-of-bag targets alone: the lowest validation error at T = \($ot.T) (\($ot.val_error | pc)), against T = 1 at \($s | map(select(.source == "oob" and .T == 1 and .smooth == 0 and .alpha == 1)) | first | .val_error | pc)."' "$dir/forest.json"
+	fi
 	if [ -e "$dir/leftout.json" ]; then
 		echo
 		echo "## A class left out of the transfer set (\`make leftout\`)"

@@ -241,6 +241,39 @@ ensemble student-from-ensemble test 500"
 	[ "$(head -c 8 results/hints.png | od -An -tx1 | tr -d ' ')" = 89504e470d0a1a0a ]
 }
 
+@test "make forest: a random forest's probabilities, tempered, smoothed and mixed, and the students of them" {
+	/usr/bin/python3 -c 'import sklearn' 2> /dev/null || skip "scikit-learn is not installed (Debian: python3-sklearn; make -C pipelines forest installs it)"
+	run tiny forest FOREST_DEPS=true FOREST_ROWS=2000 FOREST_TREES=25 FOREST_RUNS="own-1-0-1 oob-2-0.01-1 oob-1-0-0.5"
+	assert_success
+	shows_progress forest/hard forest/s-own-1-0-1 forest/s-oob-2-0.01-1
+	# the forest learnt the first 2000 rows; the 300 after them validate
+	[ "$(wc -l < work/forest/val.csv)" = 300 ]
+	# (as float32: the same numbers to 1e-6)
+	paste -d, work/forest/val.csv <(sed -n 2001,2300p train.csv) | awk -F, '{
+		h = NF / 2
+		for (i = 1; i <= h; i++) { d = $i - $(i + h); if (d < 0) d = -d; if (d > 1e-6 * (1 + ($i < 0 ? -$i : $i))) { print "line " NR ", field " i ": " $i " and " $(i + h); exit 1 } }
+	}'
+	[ "$(cut -d, -f9 work/forest/val.csv | head -1)" = "$(sed -n 2001p train.csv | cut -d, -f9)" ]
+	run "$KD_BIN/kd-cat" --info work/forest/oob.kd
+	assert_line 'kind: probs'
+	assert_line 'records: 2000'
+	# the smoothing and temperature a run's name asks for reach kd-soften
+	grep -q -- '^-T 2 --smooth 0.01 | --alpha 1 ' work/forest/s-oob-2-0.01-1.flags
+	grep -q -- '^-T 1  | --alpha 0.5 ' work/forest/s-oob-1-0-0.5.flags
+	run jq -r '.[] | "\(.model) \(.kind) \(.source) \(.T) \(.smooth) \(.alpha)"' results/forest.json
+	assert_output "forest forest null null null null
+hard labels null null null null
+s-own-1-0-1 forest own 1 0 1
+s-oob-2-0.01-1 forest oob 2 0.01 1
+s-oob-1-0-0.5 forest oob 1 0 0.5"
+	jq -e '.[0].trees == 25 and .[0].train_rows == 2000 and .[0].zeros_own >= 0' results/forest.json
+	jq -e 'all(.[1:][]; .agreement >= 0 and .val_error >= 0)' results/forest.json
+	run bash "$REPO/pipelines/report.sh" results results
+	assert_success
+	assert_line --regexp '^\| s-oob-2-0.01-1 \| forest, out of bag \| 2 \| 0.01 \| 1 \| [0-9.]+% \| [0-9]+ \| '
+	assert_line --regexp '^Chosen on validation rows: s-'
+}
+
 @test "the report's gap sentence: worked by hand, and when the teacher is no better" {
 	mkdir r
 	printf '%s\n' '[{"model":"teacher","errors":100,"accuracy":0.99,"nll":0.1,"ece":0.01},' \
