@@ -332,6 +332,29 @@ results)
 			"\nChosen on validation rows: \($b.model) (\($b.val_error | pc)); on the test images it makes \(beats($b.errors; $h.errors)) the student of the labels (\($h.errors)) and \(beats($b.errors; $f.errors)) the forest itself (\($f.errors)). " +
 			"Tempering out-of-bag targets alone: the lowest validation error at T = \($ot.T) (\($ot.val_error | pc)), against T = 1 at \($s | map(select(.source == "oob" and .T == 1 and .smooth == 0 and .alpha == 1)) | first | .val_error | pc)."' "$dir/forest.json"
 	fi
+	if [ -e "$dir/born-again.json" ]; then
+		echo
+		echo "## Born again: students as big as the teacher (\`make born-again\`)"
+		echo
+		echo "1200-1200 students (the teacher's size) with the distilled student's recipe:"
+		echo "generation 1 learns the teacher's soft targets at the demo's T, generation 2"
+		echo "generation 1's; without regularisation, or with the teacher's dropout and"
+		echo "max-norm. \"g1+g2\" is the mean of the two generations' probabilities,"
+		echo "\"teacher+g1+g2\" the teacher's with them. Test errors and NLL, mean ± sd"
+		echo "over the seeds, agreement with the teacher, and the validation error of the"
+		echo "epoch kept (the generations')."
+		echo
+		echo "| model | regularised | seeds | test errors | NLL | agreement with the teacher | validation error |"
+		echo "|---|---|---|---|---|---|---|"
+		jq -r "$JQ_LIB"'(map(select(.generation == 0)) | first) as $t |
+			"| teacher (1200-1200) | yes | 1 | \($t.errors) | \($t.nll * 10000 | round / 10000) | - | - |",
+			(map(select(.generation != 0)) | group_by([.regularised, (.generation | tostring)])[] |
+			 "| \(if (.[0].generation | type) == "number" then "generation \(.[0].generation)" else .[0].generation end) | \(if .[0].regularised then "yes" else "no" end) | \(map(.seed) | map(tostring) | join(", ")) | \(map(.errors) | mean | r1) ± \(map(.errors) | sd | r1) | \(map(.nll) | mean * 10000 | round / 10000) | \(map(.agreement) | mean | pc) | \(if all(.val_error != null) then map(.val_error) | mean | pc else "-" end) |")' "$dir/born-again.json"
+		jq -r "$JQ_LIB"'(map(select(.generation == 0)) | first) as $t |
+			map(select(.generation != 0)) | group_by(.regularised)[] | . as $g |
+			def m(gen): $g | map(select(.generation == gen) | .errors) | if length > 0 then mean else null end;
+			"\nWith\(if $g[0].regularised then "" else "out" end) the teacher'"'"'s regularisation: generation 1 makes \(m(1) | r1) errors on average, generation 2 \(m(2) | r1), their ensemble \(m("g1+g2") | r1), against the teacher'"'"'s \($t.errors): generation 1 \(if m(1) < $t.errors then "beats" else "does not beat" end) its teacher, and generation 2 \(if m(2) < m(1) then "beats" else "does not beat" end) generation 1."' "$dir/born-again.json"
+	fi
 	if [ -e "$dir/leftout.json" ]; then
 		echo
 		echo "## A class left out of the transfer set (\`make leftout\`)"

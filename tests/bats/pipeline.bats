@@ -274,6 +274,26 @@ s-oob-1-0-0.5 forest oob 1 0 0.5"
 	assert_line --regexp '^Chosen on validation rows: s-'
 }
 
+@test "make born-again: two generations of teacher-sized students, their ensembles, in the report" {
+	run tiny born-again BORN_SEEDS="1 2" BORN_REGS="off on"
+	assert_success
+	shows_progress born/g1-off-1 born/g2-off-2 born/g2-on-1
+	# generation 2 learns generation 1's targets, with the teacher's widths
+	grep -q -- '--hidden 32,32 ' work/born/g2-on-1.flags
+	grep -q -- '--input-dropout 0.1 --dropout 0.2 --max-norm 3.5' work/born/g2-on-1.flags
+	grep -q -- '--input-dropout 0 --dropout 0 --max-norm 0' work/born/g1-off-2.flags
+	[[ "$output" == *"kd-soften -T 4 $PWD/work/born/g1-on-1.train.kd | "*"kd-student -o $PWD/work/born/g2-on-1.kdm "* ]] || { echo "generation 2 of on-1 not made from generation 1's stream"; false; }
+	run jq -r '[.[] | "\(.model):\(.generation):\(.regularised):\(.seed)"] | join(" ")' results/born-again.json
+	assert_output 'teacher:0:null:null g1-off-1:1:false:1 g2-off-1:2:false:1 ens-off-1:g1+g2:false:1 ensT-off-1:teacher+g1+g2:false:1 g1-off-2:1:false:2 g2-off-2:2:false:2 ens-off-2:g1+g2:false:2 ensT-off-2:teacher+g1+g2:false:2 g1-on-1:1:true:1 g2-on-1:2:true:1 ens-on-1:g1+g2:true:1 ensT-on-1:teacher+g1+g2:true:1 g1-on-2:1:true:2 g2-on-2:2:true:2 ens-on-2:g1+g2:true:2 ensT-on-2:teacher+g1+g2:true:2'
+	# the ensemble of the generations is the mean of their probabilities
+	"$KD_BIN/kd-average" work/born/g1-off-1.test.kd work/born/g2-off-1.test.kd | cmp - work/born/ens-off-1.test.kd
+	jq -e 'all(.[] | select(.generation == 1 or .generation == 2); .val_error >= 0)' results/born-again.json
+	run bash "$REPO/pipelines/report.sh" results results
+	assert_success
+	assert_line --regexp '^\| generation 2 \| yes \| 1, 2 \| [0-9.]+ ± [0-9.]+ \| '
+	assert_line --regexp "^Without the teacher's regularisation: generation 1 makes [0-9.]+ errors on average, generation 2 "
+}
+
 @test "the report's gap sentence: worked by hand, and when the teacher is no better" {
 	mkdir r
 	printf '%s\n' '[{"model":"teacher","errors":100,"accuracy":0.99,"nll":0.1,"ece":0.01},' \
