@@ -57,7 +57,33 @@ hint_stats() {
 		     seconds: (map(.seconds) | mean)})' "$1"
 }
 
-cmd=${1:?usage: report.sh choose-bias|add-bias|plot-temperature|plot-hints|results ...}
+# class_stats JSON: make classes' models per k, in increasing k: {k, n
+# (subsets), T (the distilled students' T of the lowest mean validation
+# error), teacher, hard, kd (mean error rates over the subsets, and their
+# sds: teacher_sd ...), gains (hard - kd at T, one per subset), gain,
+# gain_sd, closed (of the mean gap), entropy (bits, at T), classes (the
+# subsets' class lists)}
+class_stats() {
+	jq "$JQ_LIB"'
+		map(. + {err: (1 - .accuracy)}) | group_by(.k) | map(
+		  . as $g | (map(select(.T != null)) | group_by(.T) |
+		    map({T: .[0].T, val: (map(.val_error) | mean)}) | min_by(.val) | .T) as $t |
+		  ($g | group_by(.subset) | map({s: .[0].subset,
+		     t: (map(select(.model == "teacher")) | first | .err),
+		     h: (map(select(.model == "hard")) | first | .err),
+		     d: (map(select(.T == $t)) | first | .err),
+		     e: (map(select(.T == $t)) | first | .entropy_bits),
+		     c: .[0].classes})) as $s |
+		  {k: .[0].k, n: ($s | length), T: $t,
+		   teacher: ($s | map(.t) | mean), teacher_sd: ($s | map(.t) | sd),
+		   hard: ($s | map(.h) | mean), hard_sd: ($s | map(.h) | sd),
+		   kd: ($s | map(.d) | mean), kd_sd: ($s | map(.d) | sd),
+		   gains: ($s | map(.h - .d)), gain: ($s | map(.h - .d) | mean), gain_sd: ($s | map(.h - .d) | sd),
+		   entropy: ($s | map(.e) | mean), classes: ($s | map(.c))}
+		  | . + {closed: (if .hard > .teacher then (.hard - .kd) / (.hard - .teacher) else null end)})' "$1"
+}
+
+cmd=${1:?usage: report.sh choose-bias|add-bias|plot-temperature|plot-hints|plot-classes|results ...}
 shift
 case $cmd in
 choose-bias)
@@ -123,6 +149,30 @@ plot-temperature)
 		plot "$tmp/mean" using 1:4:5 with yerrorlines lw 2 pt 5 title "mean ± sd over seeds", \
 		     "$tmp/tiny" using 1:2 with points pt 6 ps 1.2 title "each seed"
 		unset multiplot
+	GP
+	mv "$png.tmp" "$png"
+	;;
+plot-classes)
+	json=$1 png=$2 tmp=$(mktemp -d)
+	trap 'rm -rf "$tmp" "$png.tmp"' EXIT
+	# the gain in error-rate points (hard-label minus distilled) against k:
+	# mean and sd over the subsets, and each subset
+	class_stats "$json" | jq -r '.[] | [.k, .gain * 100, .gain_sd * 100] | @tsv' > "$tmp/mean"
+	class_stats "$json" | jq -r '.[] | .k as $k | .gains[] | [$k, . * 100] | @tsv' > "$tmp/runs"
+	gnuplot <<-GP
+		set terminal pngcairo size 800,500 enhanced font ",10"
+		set output "$png.tmp"
+		set title "Distillation's gain against the number of classes (Fashion-MNIST subsets)"
+		set xlabel "classes k"
+		set ylabel "test error, hard-label minus distilled (points)"
+		set logscale x 2
+		set xtics (2, 3, 5, 10)
+		set grid
+		set key top left
+		set offsets graph 0.05, graph 0.05, graph 0.1, graph 0.1
+		plot 0 with lines lc rgb "gray" notitle, \
+		     "$tmp/mean" using 1:2:3 with yerrorlines lw 2 pt 7 title "mean ± sd over subsets", \
+		     "$tmp/runs" using 1:2 with points pt 6 ps 1.2 title "each subset"
 	GP
 	mv "$png.tmp" "$png"
 	;;
@@ -331,6 +381,29 @@ results)
 			def beats($a; $b): if $a < $b then "\($b - $a) fewer errors than" elif $a > $b then "\($a - $b) more errors than" else "as many errors as" end;
 			"\nChosen on validation rows: \($b.model) (\($b.val_error | pc)); on the test images it makes \(beats($b.errors; $h.errors)) the student of the labels (\($h.errors)) and \(beats($b.errors; $f.errors)) the forest itself (\($f.errors)). " +
 			"Tempering out-of-bag targets alone: the lowest validation error at T = \($ot.T) (\($ot.val_error | pc)), against T = 1 at \($s | map(select(.source == "oob" and .T == 1 and .smooth == 0 and .alpha == 1)) | first | .val_error | pc)."' "$dir/forest.json"
+	fi
+	if [ -e "$dir/classes.json" ]; then
+		echo
+		echo "## Distillation's gain against the number of classes (\`make classes\`)"
+		echo
+		echo "Fashion-MNIST restricted to k of its classes (random subsets, listed"
+		echo "below), for each the demo's teacher, hard-label student and distilled"
+		echo "students with the demo's recipes and epochs (k/10 of the rows, so k/10 of"
+		echo "the steps) and k/10 of its validation rows; k = 10 is the demo itself."
+		echo "T is chosen for each k by the distilled students' mean validation error"
+		echo "over the subsets. Test error rates, mean ± sd over the subsets; the gain"
+		echo "is the hard-label student's error less the distilled one's; \"gap closed\""
+		echo "is that gain over the hard-label student's lead on the teacher, of the"
+		echo "means; the entropy is the teacher's soft targets' on the transfer set at"
+		echo "that T, in bits (at most log2 k)."
+		echo
+		echo "| k | subsets | T | teacher | hard-label | distilled | gain (points) | gap closed | entropy (bits) | log2 k |"
+		echo "|---|---|---|---|---|---|---|---|---|---|"
+		class_stats "$dir/classes.json" | jq -r "$JQ_LIB"'def p2: (. * 10000 | round) / 100;
+			.[] | "| \(.k) | \(.n) | \(.T) | \(.teacher | p2)% | \(.hard | p2)% ± \(.hard_sd | p2) | \(.kd | p2)% ± \(.kd_sd | p2) | \(.gain * 100 | (. * 100 | round) / 100) ± \(.gain_sd * 100 | (. * 100 | round) / 100) | \(if .closed == null then "no gap" else "\(.closed * 100 | round)%" end) | \(.entropy * 1000 | round / 1000) | \(.k | log2 * 1000 | round / 1000) |"'
+		echo
+		class_stats "$dir/classes.json" | jq -r '"The subsets (classes by number, 0 to 9: T-shirt/top, Trouser, Pullover, Dress, Coat, Sandal, Shirt, Sneaker, Bag, Ankle boot): " + (map("k = \(.k): " + (.classes | map(map(tostring) | join(",")) | join("; "))) | join("; ")) + "."'
+		[ -e "$dir/classes.png" ] && printf '\n![gain against k](classes.png)\n'
 	fi
 	if [ -e "$dir/born-again.json" ]; then
 		echo

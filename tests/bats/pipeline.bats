@@ -274,6 +274,32 @@ s-oob-1-0-0.5 forest oob 1 0 0.5"
 	assert_line --regexp '^Chosen on validation rows: s-'
 }
 
+@test "make classes: the data restricted to k classes, the three models of each subset, the gain against k" {
+	/usr/bin/python3 -c 'import numpy' 2> /dev/null || skip "numpy is not installed (Debian: python3-numpy)"
+	run tiny classes FOREST_DEPS=true CLASS_KS="2 3" CLASS_SUBSETS="1 2" CLASS_TS="2 4"
+	assert_success
+	shows_progress classes/k2-s1/teacher classes/k3-s2/hard classes/k2-s2/kd-4
+	# subset 1 of k = 2: two classes of the four, relabelled 0 and 1, every
+	# row of theirs kept in order
+	c=$(jq -r '.classes | join(" ")' work/classes/k2-s1/subset.json)
+	read -r a b <<< "$c"
+	diff <(awk -F, -v a="$a" -v b="$b" '$NF == a || $NF == b { sub(/,[0-9]+$/, $NF == a ? ",0" : ",1"); print }' train.csv) work/classes/k2-s1/train.csv
+	# a validation part of k/10 of NVAL (300): 60 rows for k = 2
+	grep -q -- '--val 60 ' work/classes/k2-s1/teacher.flags
+	grep -q -- '--val 90 ' work/classes/k3-s1/kd-2.flags
+	grep -q -- '--warmup 1 ' work/classes/k3-s1/kd-2.flags
+	# the soft targets' entropy: between 0 and log2 k bits
+	awk '{ exit !($1 >= 0 && $1 <= 1) }' work/classes/k2-s1/entropy-4.entropy
+	run jq -r '[.[] | "\(.k)/\(.subset)/\(.model)"] | join(" ")' results/classes.json
+	assert_output '2/1/teacher 2/1/hard 2/1/kd-2 2/1/kd-4 2/2/teacher 2/2/hard 2/2/kd-2 2/2/kd-4 3/1/teacher 3/1/hard 3/1/kd-2 3/1/kd-4 3/2/teacher 3/2/hard 3/2/kd-2 3/2/kd-4 10/0/teacher 10/0/hard 10/0/kd-4'
+	jq -e 'all(.[]; .val_error >= 0 and .rows > 0) and all(.[] | select(.T); .entropy_bits >= 0)' results/classes.json
+	run bash "$REPO/pipelines/report.sh" results results
+	assert_success
+	assert_line --regexp '^\| 2 \| 2 \| [24] \| [0-9.]+% \| [0-9.]+% ± [0-9.]+ \| [0-9.]+% ± [0-9.]+ \| -?[0-9.]+ ± [0-9.]+ \| '
+	assert_line --regexp '^\| 10 \| 1 \| 4 \| '
+	[ "$(head -c 8 results/classes.png | od -An -tx1 | tr -d ' ')" = 89504e470d0a1a0a ]
+}
+
 @test "make born-again: two generations of teacher-sized students, their ensembles, in the report" {
 	run tiny born-again BORN_SEEDS="1 2" BORN_REGS="off on"
 	assert_success
