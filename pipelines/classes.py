@@ -23,19 +23,7 @@ import sys
 
 import numpy as np
 
-NAMES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt",
-         "Sneaker", "Bag", "Ankle boot"]
-
-
-def read_idx(path):
-    with gzip.open(path, "rb") as f:
-        data = f.read()
-    if data[0:2] != b"\0\0" or data[2] != 8:
-        sys.exit(f"classes.py: '{path}': not an IDX file of u8 values")
-    nd = data[3]
-    dims = [int.from_bytes(data[4 + 4 * i:8 + 4 * i], "big") for i in range(nd)]
-    return np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * nd).reshape(dims)
-
+import fmnist
 
 def write_idx(path, a):
     """a as a gzip IDX file of u8 values, written whole then renamed"""
@@ -47,11 +35,9 @@ def write_idx(path, a):
 
 def load(spec, idx_dir):
     """("idx", images, labels) or ("csv", rows of text, labels)"""
-    parts = {"fashion-mnist:train": "train", "fashion-mnist:test": "t10k"}
-    if spec in parts:
-        x = read_idx(os.path.join(idx_dir, f"{parts[spec]}-images-idx3-ubyte.gz"))
-        y = read_idx(os.path.join(idx_dir, f"{parts[spec]}-labels-idx1-ubyte.gz"))
-        return "idx", x, y.astype(np.int64)
+    f = fmnist.load(spec, idx_dir)
+    if f is not None:
+        return ("idx",) + f
     try:
         with open(spec) as f:
             rows = [line.rstrip("\n") for line in f if line.strip()]
@@ -102,7 +88,7 @@ def main():
     classes = sorted(int(c) for c in rng.choice(n_classes, a.k, replace=False))
     os.makedirs(a.out_dir, exist_ok=True)
     info = {"k": a.k, "subset": a.subset, "classes": classes,
-            "names": [NAMES[c] for c in classes] if kind == "idx" and n_classes == 10 else None,
+            "names": [fmnist.NAMES[c] for c in classes] if kind == "idx" and n_classes == 10 else None,
             "train_rows": keep(kind, x, y, classes, a.out_dir, "train"),
             "test_rows": keep(kt, xt, yt, classes, a.out_dir, "test")}
     with open(os.path.join(a.out_dir, "subset.json"), "w") as f:

@@ -27,7 +27,6 @@ neither the forest nor a student trains on. Written to OUT_DIR, for kd-cat --imp
                many probabilities are exactly 0 (own rows, out of bag)
 """
 import argparse
-import gzip
 import json
 import os
 import sys
@@ -36,26 +35,15 @@ import time
 import numpy as np
 from sklearn.ensemble import RandomForestClassifier
 
-
-def idx(path):
-    """the array of an IDX file (u8 images or labels), gzip or not"""
-    op = gzip.open if path.endswith(".gz") else open
-    with op(path, "rb") as f:
-        data = f.read()
-    if data[0:2] != b"\0\0" or data[2] != 8:
-        sys.exit(f"forest.py: '{path}': not an IDX file of u8 values")
-    nd = data[3]
-    dims = [int.from_bytes(data[4 + 4 * i:8 + 4 * i], "big") for i in range(nd)]
-    return np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * nd).reshape(dims)
+import fmnist
 
 
 def load(spec, idx_dir):
-    """the features (float32) and labels of a data set named as kd names it"""
-    parts = {"fashion-mnist:train": "train", "fashion-mnist:test": "t10k"}
-    if spec in parts:
-        x = idx(os.path.join(idx_dir, f"{parts[spec]}-images-idx3-ubyte.gz"))
-        y = idx(os.path.join(idx_dir, f"{parts[spec]}-labels-idx1-ubyte.gz"))
-        return x.reshape(len(x), -1).astype(np.float32) / np.float32(255), y.astype(np.int64)
+    """the features (float32, pixels scaled as kd scales them) and labels
+    of a data set named as kd names it"""
+    f = fmnist.load(spec, idx_dir)
+    if f is not None:
+        return f[0].astype(np.float32) / np.float32(255), f[1]
     try:
         a = np.loadtxt(spec, delimiter=",", dtype=np.float64, ndmin=2)
     except (OSError, ValueError) as e:
