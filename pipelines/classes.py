@@ -57,7 +57,7 @@ def keep(kind, x, y, classes, out, part):
     new = {c: i for i, c in enumerate(classes)}
     idx = np.flatnonzero(np.isin(y, classes))
     if kind == "idx":
-        write_idx(os.path.join(out, f"{part}-images-idx3-ubyte.gz"), x[idx])
+        write_idx(os.path.join(out, f"{part}-images-idx3-ubyte.gz"), x[idx].reshape(-1, 28, 28))
         write_idx(os.path.join(out, f"{part}-labels-idx1-ubyte.gz"),
                   np.array([new[c] for c in y[idx]], dtype=np.uint8))
     else:
