@@ -438,7 +438,9 @@ fit_open(fit *f, kdm_model *m, const kdt_data *d, const kdt_opts *o,
 	f->W = o->workers > 1 ? o->workers : 1;
 	f->G = f->W * o->batch < n ? f->W * o->batch : n;
 	f->steps = kdt_steps_per_epoch(o, n);
-	f->scored = f->v && f->v->n;
+	/* a run on the hint alone has no classifier to score: its stop
+	 * follows the training (hint) loss */
+	f->scored = f->v && f->v->n && !o->hint_only;
 	f->arng = f->W > 1 ? &f->wrng : &f->rng;
 	if (f->W > 1 && same_run(m, d, o, e))
 		return -1;

@@ -84,7 +84,9 @@ typedef struct kdt_opts {
 	int      hint_only;  /* 1: the hint is the whole loss (the targets' and
 	                      * labels' part left out): the first stage of
 	                      * FitNets, which trains the layers up to
-	                      * hint_layer; needs a hint */
+	                      * hint_layer; needs a hint. The validation rows
+	                      * are not scored (no classifier yet): patience
+	                      * follows the training loss, as without them */
 	size_t   patience;   /* 0, or stop once this many epochs have passed
 	                      * without a new best validation score or,
 	                      * without validation rows, without a training
